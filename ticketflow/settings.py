@@ -1,0 +1,61 @@
+"""Process configuration, read once from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POLICY_FILE = REPO_ROOT / "config" / "policy.yaml"
+
+
+class Settings(BaseSettings):
+    """Every knob of a ticketflow process. Unset parts mean "use the embedded default"."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".data"), alias="TICKETFLOW_DATA_DIR")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field(default="tickets", alias="TEMPORAL_TASK_QUEUE")
+    smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int | None = Field(default=None, alias="SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
+    smtp_use_tls: bool = Field(default=False, alias="SMTP_USE_TLS")
+    mail_from: str = Field(default="Support <support@ticketflow.local>", alias="MAIL_FROM")
+    policy_file: Path = Field(default=DEFAULT_POLICY_FILE, alias="TICKETFLOW_CONFIG")
+    tokens: str | None = Field(default=None, alias="TICKETFLOW_TOKENS")
+    ticket_prefix: str = Field(default="TKT", alias="TICKETFLOW_TICKET_PREFIX")
+    api_host: str = Field(default="127.0.0.1", alias="API_HOST")
+    api_port: int = Field(default=8000, alias="API_PORT")
+    metrics_port: int | None = Field(default=None, alias="WORKER_METRICS_PORT")
+
+    @property
+    def effective_database_url(self) -> str:
+        """The store: `DATABASE_URL`, else the embedded SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tickets.db').resolve()}"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or "127.0.0.1:7233"
+
+    @property
+    def effective_smtp_host(self) -> str:
+        return self.smtp_host or "127.0.0.1"
+
+    @property
+    def effective_smtp_port(self) -> int:
+        return self.smtp_port or 1025
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
