@@ -1,0 +1,66 @@
+"""The desk's shared vocabulary: string enums used by API, workflow, activities and store."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Plan(StrEnum):
+    STARTER = "starter"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CHAT = "chat"
+    PHONE = "phone"
+    PORTAL = "portal"
+    API = "api"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Metric(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    NEXT_UPDATE = "next_update"
+    RESOLUTION = "resolution"
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+    CANCELLED = "cancelled"
+
+
+class Role(StrEnum):
+    SERVICE = "service"
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+class EventType(StrEnum):
+    CREATED = "created"
+    AGENT_REPLY = "agent_reply"
+    SLA_AT_RISK = "sla_at_risk"
+    SLA_BREACHED = "sla_breached"
+    SLA_MET = "sla_met"
+    STATUS_CHANGED = "status_changed"
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"

@@ -1,0 +1,29 @@
+"""Domain errors. Each carries the HTTP status the API maps it to (in one place, api/errors.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidTransition(DomainError):
+    """An action the ticket's current status does not allow. Raised by update validators."""
+
+    status_code = 409
+    code = "invalid_transition"
+
+
+class TicketNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class IdempotencyConflict(DomainError):
+    status_code = 409
+    code = "idempotency_conflict"

@@ -1,0 +1,127 @@
+"""Tables of the store: a projection of the ticket workflows, written by activities.
+
+Invariant: rows are only ever written from workflow state (through the
+projection activities) or by intake bookkeeping (ticket numbers, idempotency
+keys). A ticket row never moves backwards: it is replaced only by a snapshot
+with a higher `last_seq`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT on Postgres, INTEGER on SQLite (so SQLite's rowid autoincrement applies).
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB would be nicer on Postgres, but nothing queries inside these documents.
+Document = JSON()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TicketNumber(Base):
+    """One row per allocated ticket number: the id sequence shared by every API replica."""
+
+    __tablename__ = "ticket_numbers"
+
+    id: Mapped[int] = mapped_column(BigIntId, Identity(), primary_key=True, autoincrement=True)
+    allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKey(Base):
+    """A create request's `Idempotency-Key`, the hash of its body, and the ticket it made."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Ticket(Base):
+    """The latest projected snapshot of a ticket; `state` is the workflow's whole state."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(50))
+    team: Mapped[str | None] = mapped_column(String(50))
+    assignee: Mapped[str | None] = mapped_column(String(50))
+    plan: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str | None] = mapped_column(String(100))
+    requester_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(16))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    sla_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_policy_id: Mapped[str] = mapped_column(String(100))
+    sla_policy_version: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]] = mapped_column(Document)
+
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_assignee", "assignee"),
+        Index("ix_tickets_team", "team"),
+    )
+
+
+class TicketEventRow(Base):
+    """A ticket's timeline; `(ticket_id, seq)` makes a retried insert a no-op."""
+
+    __tablename__ = "ticket_events"
+
+    ticket_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(Document)
+
+
+class OutboxEntry(Base):
+    """Every email the desk sends, keyed by its deterministic notification key.
+
+    `status` goes `sending` → `sent` (or `failed` for a permanent refusal); a
+    key already `sent` is never sent again.
+    """
+
+    __tablename__ = "outbox"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(40), index=True)
+    template: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(String(254))
+    message_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,213 @@
+"""All SQL of the store. Callers own the transaction (`async with session.begin()`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import IdempotencyKey, OutboxEntry, Ticket, TicketEventRow, TicketNumber
+
+
+def _upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT that supports ON CONFLICT (Postgres and SQLite share the syntax)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the store supports PostgreSQL and SQLite, not {dialect}")
+
+
+# -- intake ------------------------------------------------------------------
+
+
+async def allocate_ticket_number(session: AsyncSession, *, at: datetime) -> int:
+    """A number no other caller (in any process) will get: the database allocates it."""
+    result = await session.execute(
+        insert(TicketNumber).values(allocated_at=at).returning(TicketNumber.id)
+    )
+    return int(result.scalar_one())
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    ticket_id: str
+    request_hash: str
+    created: bool
+    """True when this call stored the key; False when it already existed."""
+
+
+async def find_idempotency_key(session: AsyncSession, *, key: str) -> IdempotencyClaim | None:
+    row = await session.get(IdempotencyKey, key)
+    if row is None:
+        return None
+    return IdempotencyClaim(ticket_id=row.ticket_id, request_hash=row.request_hash, created=False)
+
+
+async def claim_idempotency_key(
+    session: AsyncSession, *, key: str, request_hash: str, ticket_id: str, at: datetime
+) -> IdempotencyClaim:
+    """Store `key → ticket_id` unless the key exists; either way return what the key maps to."""
+    stmt = (
+        _upsert_insert(session, IdempotencyKey)
+        .values(key=key, request_hash=request_hash, ticket_id=ticket_id, created_at=at)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(IdempotencyKey.key)
+    )
+    if (await session.execute(stmt)).first() is not None:
+        return IdempotencyClaim(ticket_id=ticket_id, request_hash=request_hash, created=True)
+    row = (
+        await session.execute(select(IdempotencyKey).where(IdempotencyKey.key == key))
+    ).scalar_one()
+    return IdempotencyClaim(ticket_id=row.ticket_id, request_hash=row.request_hash, created=False)
+
+
+# -- projection ----------------------------------------------------------------
+
+
+async def upsert_ticket(session: AsyncSession, *, values: dict[str, Any]) -> None:
+    """Insert the ticket row, or replace it if `values` carries a newer `last_seq`."""
+    stmt = _upsert_insert(session, Ticket).values(**values)
+    changed = {k: stmt.excluded[k] for k in values if k != "id"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"], set_=changed, where=Ticket.last_seq < stmt.excluded.last_seq
+    )
+    await session.execute(stmt)
+
+
+async def insert_events(session: AsyncSession, *, events: list[dict[str, Any]]) -> None:
+    """Insert timeline events; an event already stored (same ticket and seq) is left alone."""
+    if not events:
+        return
+    stmt = _upsert_insert(session, TicketEventRow).values(events)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "seq"]))
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+async def get_ticket(session: AsyncSession, *, ticket_id: str) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)
+
+
+async def list_events(session: AsyncSession, *, ticket_id: str) -> list[TicketEventRow]:
+    stmt = (
+        select(TicketEventRow)
+        .where(TicketEventRow.ticket_id == ticket_id)
+        .order_by(TicketEventRow.seq)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: list[str] | None = None
+    priority: list[str] | None = None
+    team: str | None = None
+    assignee: str | None = None
+    breached: bool | None = None
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    payload = json.dumps([ticket.created_at.isoformat(), ticket.id])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError on anything that is not a cursor this module made."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        created_at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), str(ticket_id)
+    except (ValueError, TypeError) as err:
+        raise ValueError("invalid cursor") from err
+
+
+async def list_tickets(
+    session: AsyncSession, *, where: TicketFilter, limit: int, cursor: str | None = None
+) -> tuple[list[Ticket], str | None]:
+    """Newest first, stable under inserts: keyset pagination on (created_at, id)."""
+    stmt: Select[tuple[Ticket]] = select(Ticket)
+    if where.status:
+        stmt = stmt.where(Ticket.status.in_(where.status))
+    if where.priority:
+        stmt = stmt.where(Ticket.priority.in_(where.priority))
+    if where.team is not None:
+        stmt = stmt.where(Ticket.team == where.team)
+    if where.assignee is not None:
+        stmt = stmt.where(Ticket.assignee == where.assignee)
+    if where.breached is not None:
+        stmt = stmt.where(Ticket.sla_breached.is_(where.breached))
+    if cursor:
+        created_at, ticket_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                Ticket.created_at < created_at,
+                and_(Ticket.created_at == created_at, Ticket.id < ticket_id),
+            )
+        )
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# -- outbox --------------------------------------------------------------------
+
+
+async def outbox_begin(
+    session: AsyncSession,
+    *,
+    key: str,
+    ticket_id: str,
+    template: str,
+    recipient: str,
+    message_id: str,
+    at: datetime,
+) -> OutboxEntry:
+    """Create the entry as `sending` if new, count the attempt, and return it."""
+    stmt = (
+        _upsert_insert(session, OutboxEntry)
+        .values(
+            key=key,
+            ticket_id=ticket_id,
+            template=template,
+            recipient=recipient,
+            message_id=message_id,
+            status="sending",
+            attempts=0,
+            created_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await session.execute(stmt)
+    await session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.key == key, OutboxEntry.status == "sending")
+        .values(attempts=OutboxEntry.attempts + 1)
+    )
+    entry = (
+        await session.execute(
+            select(OutboxEntry).where(OutboxEntry.key == key).execution_options(
+                populate_existing=True
+            )
+        )
+    ).scalar_one()
+    return entry
+
+
+async def outbox_finish(
+    session: AsyncSession, *, key: str, status: str, at: datetime, error: str | None = None
+) -> None:
+    await session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.key == key)
+        .values(status=status, sent_at=at if status == "sent" else None, error=error)
+    )
