@@ -11,7 +11,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import Message
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ def sqlite_url(tmp_path: Path) -> str:
 class Mailbox:
     """What an in-process aiosmtpd server received; `refuse` scripts SMTP answers."""
 
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     refuse: list[str] = field(default_factory=list)
     """Responses to give (in order) instead of accepting, e.g. "451 try later"."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -178,7 +179,7 @@ class Mailbox:
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for m in self.messages]
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[Message]:
+    async def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         async with asyncio.timeout(timeout):
             while len(self.messages) < count:
                 self.arrived.clear()
@@ -195,7 +196,9 @@ class _Handler:
         if self.box.refuse:
             return self.box.refuse.pop(0)
         assert isinstance(envelope.content, bytes)
-        self.box.messages.append(message_from_bytes(envelope.content))
+        message = message_from_bytes(envelope.content, policy=email_policy.default)
+        assert isinstance(message, EmailMessage)
+        self.box.messages.append(message)
         self.loop.call_soon_threadsafe(self.box.arrived.set)
         return "250 Message accepted for delivery"
 

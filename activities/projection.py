@@ -1,0 +1,71 @@
+"""Writing the store projection of a ticket: one row, plus its numbered events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from domain.sla import next_due_at
+from domain.ticket import TicketEvent, TicketState
+from store import repository
+from store.engine import SessionMaker
+
+
+class ProjectionInput(BaseModel):
+    state: TicketState
+    events: list[TicketEvent]
+
+
+def ticket_row(state: TicketState) -> dict[str, Any]:
+    """The `tickets` row for a state; `state` keeps the whole document for replays of the view."""
+    return {
+        "id": state.ticket_id,
+        "subject": state.subject,
+        "status": state.status.value,
+        "priority": state.priority.value,
+        "channel": state.channel.value,
+        "category": state.category,
+        "team": state.team,
+        "assignee": state.assignee,
+        "plan": state.requester.plan.value,
+        "customer_id": state.requester.customer_id,
+        "requester_email": state.requester.email,
+        "language": state.requester.language,
+        "escalation_level": state.escalation_level,
+        "sla_breached": state.sla_breached,
+        "next_sla_due_at": next_due_at(list(state.clocks.values())),
+        "sla_policy_id": state.sla.policy_id,
+        "sla_policy_version": state.sla.policy_version,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+        "first_responded_at": state.first_responded_at,
+        "last_seq": state.last_seq,
+        "state": state.model_dump(mode="json"),
+    }
+
+
+def event_row(event: TicketEvent) -> dict[str, Any]:
+    return {
+        "ticket_id": event.ticket_id,
+        "seq": event.seq,
+        "type": event.type.value,
+        "at": event.at,
+        "actor": event.actor,
+        "data": event.data,
+    }
+
+
+class ProjectionActivities:
+    def __init__(self, sessions: SessionMaker) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="record_ticket")
+    async def record_ticket(self, projection: ProjectionInput) -> None:
+        """Idempotent: an older or equal snapshot and already-stored events change nothing."""
+        async with self._sessions.begin() as session:
+            await repository.upsert_ticket(session, values=ticket_row(projection.state))
+            await repository.insert_events(
+                session, events=[event_row(e) for e in projection.events]
+            )

@@ -1,0 +1,63 @@
+"""Email templates: Jinja2, a subject, a text part and an autoescaped HTML part per language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class TemplateRenderer:
+    """Finds `<language>/<name>.{subject,txt,html}.j2`, falling back to English.
+
+    An operator's override folder (same layout) is searched before the built-in one.
+    """
+
+    def __init__(self, override_dir: Path | None = None, fallback_language: str = "en") -> None:
+        loaders = [FileSystemLoader(str(BUILTIN_TEMPLATES))]
+        if override_dir is not None:
+            loaders.insert(0, FileSystemLoader(str(override_dir)))
+        self._fallback = fallback_language
+        self._env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+        )
+
+    def _render(self, name: str, language: str, part: str, context: dict[str, Any]) -> str:
+        for lang in dict.fromkeys([language, language.split("-")[0], self._fallback]):
+            try:
+                template = self._env.get_template(f"{lang}/{name}.{part}.j2")
+            except TemplateNotFound:
+                continue
+            return template.render(**context)
+        raise TemplateNotFound(f"{name}.{part} (language {language!r})")
+
+    def render(self, name: str, language: str, context: dict[str, Any]) -> RenderedEmail:
+        subject = self._render(name, language, "subject", context)
+        # A subject is one header line whatever the template or data did.
+        subject = " ".join(subject.split())
+        return RenderedEmail(
+            subject=subject,
+            text=self._render(name, language, "txt", context),
+            html=self._render(name, language, "html", context),
+        )

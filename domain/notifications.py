@@ -1,0 +1,48 @@
+"""Emails the workflow asks for, each with a deterministic key that makes it send-once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+CUSTOMER_TEMPLATES = frozenset({"acknowledgment", "agent_reply"})
+
+
+class Notification(BaseModel):
+    """One email to one recipient, fully decided by the workflow.
+
+    `key` = ticket, event seq, template and recipient: the same notification
+    asked for again (activity retry, workflow replay) has the same key, so the
+    outbox sends it once.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ticket_id: str
+    seq: int
+    template: str
+    language: str
+    recipient: str
+    recipient_name: str | None = None
+    message_id: str
+    in_reply_to: str | None = None
+    references: list[str] = []
+    context: dict[str, Any] = {}
+
+
+class SendResult(BaseModel):
+    key: str
+    status: str
+    """`sent`, `already_sent` or `failed` (a permanent refusal, recorded, never retried)."""
+    error: str | None = None
+
+
+def notification_key(ticket_id: str, seq: int, template: str, recipient: str) -> str:
+    return f"{ticket_id}/{seq}/{template}/{recipient.lower()}"
+
+
+def message_id(ticket_id: str, seq: int, template: str, domain: str) -> str:
+    """An RFC 5322 Message-ID derived from the notification, stable across retries."""
+    return f"<{ticket_id}.{seq}.{template}@{domain}>"
