@@ -8,7 +8,7 @@ import shutil
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email import policy as email_policy
@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from store.engine import SessionMaker, create_engine, create_sessionmaker
 from store.migrate import upgrade
 from workflows.search_attributes import ALL_KEYS
+from workflows.search_attributes import register as register_search_attributes
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -46,6 +47,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config._ticketflow_exitstatus = exitstatus  # type: ignore[attr-defined]
 
 
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.05
+) -> None:
+    """Wait until `check()` is true; fail after `timeout` seconds. For asynchronous effects."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(interval)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,12 +65,17 @@ def free_port() -> int:
 # -- Temporal ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: SLA timing without waiting."""
+    """A fresh time-skipping test server per test: SLA timing without waiting.
+
+    Fresh, because time can only skip while nothing is pending: a workflow left
+    behind by an earlier test (its worker gone) would hold the clock still.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
+    await register_search_attributes(env.client, "default")
     try:
         yield env
     finally:
@@ -107,7 +122,7 @@ def _backends() -> list[Any]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """Migrate the PostgreSQL test database once per session (from scratch)."""
     url = _postgres_url()
     assert url is not None
@@ -126,11 +141,12 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"REQUIRE_POSTGRES=1 and PostgreSQL is unreachable: {err}")
         pytest.skip(f"PostgreSQL unreachable: {err}")
     upgrade(url)
-    yield url
+    return url
 
 
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty store: a fresh SQLite file, or the truncated PostgreSQL database."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
         upgrade(url)
@@ -192,7 +208,7 @@ class _Handler:
         self.box = box
         self.loop = loop
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.box.refuse:
             return self.box.refuse.pop(0)
         assert isinstance(envelope.content, bytes)
@@ -207,7 +223,9 @@ class _Handler:
 async def smtp() -> AsyncIterator[tuple[Mailbox, int]]:
     box = Mailbox()
     port = free_port()
-    controller = Controller(_Handler(box, asyncio.get_running_loop()), hostname="127.0.0.1", port=port)
+    controller = Controller(
+        _Handler(box, asyncio.get_running_loop()), hostname="127.0.0.1", port=port
+    )
     controller.start()
     try:
         yield box, port

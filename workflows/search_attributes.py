@@ -7,7 +7,19 @@ No personal data ever goes into these: ids, enums, numbers and times only.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import TYPE_CHECKING, Any
+
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from domain.ticket import TicketState
 
 TICKET_STATUS = SearchAttributeKey.for_keyword("TicketStatus")
 TICKET_PRIORITY = SearchAttributeKey.for_keyword("TicketPriority")
@@ -19,7 +31,7 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 NEXT_SLA_DUE_AT = SearchAttributeKey.for_datetime("NextSlaDueAt")
 
-ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_STATUS,
     TICKET_PRIORITY,
     TICKET_TEAM,
@@ -47,3 +59,58 @@ def cli_flags() -> list[str]:
     for key in ALL_KEYS:
         flags += ["--search-attribute", f"{key.name}={CLI_TYPE_NAMES[key.indexed_value_type.name]}"]
     return flags
+
+
+async def register(client: Client, namespace: str) -> None:
+    """Register the ticket search attributes on `namespace` (servers started without flags)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in ALL_KEYS
+            },
+        )
+    )
+
+
+def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any]]:
+    """Every ticket search attribute with its value for `state` (None: unset it)."""
+    from domain.sla import next_due_at
+
+    return [
+        (TICKET_STATUS, state.status.value),
+        (TICKET_PRIORITY, state.priority.value),
+        (TICKET_TEAM, state.team),
+        (TICKET_ASSIGNEE, state.assignee),
+        (TICKET_CHANNEL, state.channel.value),
+        (CUSTOMER_PLAN, state.requester.plan.value),
+        (ESCALATION_LEVEL, state.escalation_level),
+        (SLA_BREACHED, state.sla_breached),
+        (NEXT_SLA_DUE_AT, next_due_at(list(state.clocks.values()))),
+    ]
+
+
+def initial_attributes(state: TicketState) -> TypedSearchAttributes:
+    """The attributes a ticket workflow starts with, so it is findable before its first task."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(key, value)
+            for key, value in ticket_values(state)
+            if value is not None
+        ]
+    )
+
+
+def updates_for(state: TicketState, published: dict[str, Any]) -> list[SearchAttributeUpdate[Any]]:
+    """Upserts for the attributes whose value differs from `published` (which is updated)."""
+    updates: list[SearchAttributeUpdate[Any]] = []
+    for key, value in ticket_values(state):
+        if key.name in published and published[key.name] == value:
+            continue
+        published[key.name] = value
+        updates.append(key.value_set(value) if value is not None else key.value_unset())
+    return updates

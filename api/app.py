@@ -1,0 +1,67 @@
+"""The FastAPI application factory; resources are built in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from domain.policy import load_policy
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import errors
+from api.auth import TokenTable, parse_tokens
+from api.limits import BodySizeLimit
+from api.routes import health, tickets
+from api.service import TicketService
+from store.engine import create_engine, create_sessionmaker
+from ticketflow.settings import Settings, get_settings
+from ticketflow.temporal import connect
+
+
+def mail_domain(mail_from: str) -> str:
+    """The domain of `MAIL_FROM`, used to mint Message-IDs."""
+    address = email.utils.parseaddr(mail_from)[1]
+    return address.rpartition("@")[2] or "ticketflow.local"
+
+
+def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    token_table = TokenTable(parse_tokens(settings.tokens))
+    policy = load_policy(settings.policy_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.effective_database_url)
+        client = temporal or await connect(
+            settings.effective_temporal_address, settings.temporal_namespace, lazy=True
+        )
+        app.state.sessions = create_sessionmaker(engine)
+        app.state.temporal = client
+        app.state.tokens = token_table
+        app.state.policy = policy
+        app.state.tickets = TicketService(
+            client=client,
+            sessions=app.state.sessions,
+            policy=policy,
+            task_queue=settings.temporal_task_queue,
+            ticket_prefix=settings.ticket_prefix,
+            mail_domain=mail_domain(settings.mail_from),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ticketflow",
+        version="1",
+        summary="Support tickets as durable Temporal workflows with exact SLAs.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(tickets.router)
+    return app

@@ -1,0 +1,63 @@
+"""Bearer tokens: `TICKETFLOW_TOKENS` holds comma-separated `token:role[:agent_id]` entries."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from domain.enums import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    agent_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"agent:{self.agent_id}" if self.agent_id else self.role.value
+
+
+class TokenConfigError(ValueError):
+    pass
+
+
+def parse_tokens(spec: str | None) -> dict[str, Principal]:
+    """Parse the token list; a bad entry fails start-up naming its position, never its secret."""
+    tokens: dict[str, Principal] = {}
+    for index, raw in enumerate((spec or "").split(","), start=1):
+        entry = raw.strip()
+        if not entry:
+            continue
+        parts = entry.split(":")
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise TokenConfigError(
+                f"TICKETFLOW_TOKENS entry {index}: expected token:role[:agent_id]"
+            )
+        token, role_name = parts[0], parts[1]
+        try:
+            role = Role(role_name)
+        except ValueError:
+            raise TokenConfigError(
+                f"TICKETFLOW_TOKENS entry {index}: unknown role {role_name!r}"
+            ) from None
+        agent_id = parts[2] if len(parts) == 3 else None
+        if role == Role.AGENT and not agent_id:
+            raise TokenConfigError(
+                f"TICKETFLOW_TOKENS entry {index}: an agent token needs an agent id"
+            )
+        tokens[token] = Principal(role=role, agent_id=agent_id)
+    return tokens
+
+
+class TokenTable:
+    def __init__(self, tokens: dict[str, Principal]) -> None:
+        self._tokens = tokens
+
+    def lookup(self, presented: str) -> Principal | None:
+        # Constant-time comparison against every token: no timing oracle on prefixes.
+        found: Principal | None = None
+        for token, principal in self._tokens.items():
+            if hmac.compare_digest(token.encode(), presented.encode()):
+                found = principal
+        return found

@@ -1,0 +1,61 @@
+"""FastAPI dependencies as `Annotated` aliases; resources live on `app.state` (see lifespan)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.auth import Principal, TokenTable
+from api.errors import ApiError
+from api.service import TicketService
+from domain.enums import Role
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def _client(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def _service(request: Request) -> TicketService:
+    service: TicketService = request.app.state.tickets
+    return service
+
+
+def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "missing bearer token")
+    tokens: TokenTable = request.app.state.tokens
+    principal = tokens.lookup(token.strip())
+    if principal is None:
+        raise ApiError(401, "unauthorized", "unknown token")
+    return principal
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise ApiError(403, "forbidden", f"this action needs a token with role: {allowed}")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+ClientDep = Annotated[Client, Depends(_client)]
+TicketServiceDep = Annotated[TicketService, Depends(_service)]
+AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Role.ADMIN))]
+ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
+AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]
+StaffPrincipal = Annotated[Principal, Depends(require(Role.AGENT, Role.ADMIN))]

@@ -1,0 +1,112 @@
+"""The one place where failures become HTTP responses: `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import DomainError
+
+log = logging.getLogger("ticketflow.api")
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal (auth, size) raised by the API layer itself."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+
+
+def error_response(status_code: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse(
+        status_code=status_code,
+        content={"error": {"code": code, "message": message}},
+        headers=headers,
+    )
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+# Update validators raise ApplicationError(type=<domain error class name>): map them back.
+_REFUSAL_CLASSES: list[type[DomainError]] = [DomainError, *DomainError.__subclasses__()]
+_UPDATE_REFUSALS = {cls.__name__: cls for cls in _REFUSAL_CLASSES}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, err: ApiError) -> JSONResponse:
+        return error_response(err.status_code, err.code, err.message)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, err: DomainError) -> JSONResponse:
+        return error_response(err.status_code, err.code, err.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
+        problems = [f"{_field(tuple(e['loc']))}: {e['msg']}" for e in err.errors()]
+        return error_response(422, "validation_error", "; ".join(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return error_response(
+            err.status_code, codes.get(err.status_code, "http_error"), str(err.detail)
+        )
+
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def _update_failed(_: Request, err: WorkflowUpdateFailedError) -> JSONResponse:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in _UPDATE_REFUSALS:
+            refusal = _UPDATE_REFUSALS[cause.type]
+            return error_response(refusal.status_code, refusal.code, cause.message)
+        log.error("update failed: %s", err, exc_info=err)
+        return error_response(500, "internal_error", "the action failed inside the ticket workflow")
+
+    @app.exception_handler(RPCError)
+    async def _rpc(_: Request, err: RPCError) -> JSONResponse:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return error_response(404, "not_found", "no such ticket")
+        log.warning("Temporal call failed: %s (%s)", err.message, err.status)
+        return error_response(503, "temporal_unavailable", "the workflow service is unavailable")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _store(_: Request, err: DBAPIError) -> JSONResponse:
+        log.warning("store unavailable: %s", err.orig)
+        return error_response(503, "store_unavailable", "the ticket store is unavailable")
+
+    @app.exception_handler(OSError)
+    async def _os(_: Request, err: OSError) -> JSONResponse:
+        log.warning("dependency unreachable: %s", err)
+        return error_response(503, "unavailable", "a dependency of the API is unreachable")
+
+    @app.exception_handler(RuntimeError)
+    async def _runtime(_: Request, err: RuntimeError) -> JSONResponse:
+        if str(err).startswith("Failed client connect"):
+            # What a lazy Temporal client raises while the server cannot be reached.
+            log.warning("Temporal unreachable: %s", err)
+            return error_response(
+                503, "temporal_unavailable", "the workflow service is unavailable"
+            )
+        log.error("unhandled error", exc_info=err)
+        return error_response(500, "internal_error", "internal error")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, err: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=err)
+        return error_response(500, "internal_error", "internal error")

@@ -1,0 +1,49 @@
+"""Liveness, readiness and Prometheus metrics; no authentication."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Temporal and the store are reachable."""
+    checks: dict[str, str] = {}
+
+    async def store() -> None:
+        async with request.app.state.sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def temporal() -> None:
+        await request.app.state.temporal.service_client.check_health()
+
+    for name, probe in (("store", store), ("temporal", temporal)):
+        try:
+            await asyncio.wait_for(probe(), timeout=3)
+            checks[name] = "ok"
+        except Exception as err:  # readiness reports any failure, it never raises
+            checks[name] = f"unavailable: {type(err).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        status_code=200 if ready else 503,
+        content={"status": "ready" if ready else "unavailable", "checks": checks},
+    )
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,202 @@
+"""SLA clocks: pure arithmetic over a ticket's policy snapshot and business calendar.
+
+Nothing here reads a clock: every function takes the instant it reasons about.
+A clock's `due_at` is always `started_at + target` in business time of the
+snapshot's calendar, minus the pauses of its cycle; it is recomputed whenever
+a pause ends, and is `None` while paused (the deadline is unknown until the
+clock resumes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.calendar import Interval, add_business_seconds, business_seconds_between
+from domain.enums import ClockState, Metric
+from domain.policy import SlaSelection as SlaSnapshot
+
+__all__ = [
+    "ClockView",
+    "SlaClock",
+    "SlaSnapshot",
+    "SlaTransition",
+    "advance",
+    "clock_view",
+    "meet",
+    "next_deadline",
+    "start_clock",
+]
+
+_FAR_FUTURE = timedelta(days=3650)
+
+
+class SlaClock(BaseModel):
+    """One metric's clock for one cycle."""
+
+    metric: Metric
+    cycle: int = 1
+    state: ClockState = ClockState.RUNNING
+    target_seconds: int
+    started_at: datetime
+    due_at: datetime | None
+    pauses: list[Interval] = []
+    paused_since: datetime | None = None
+    at_risk_reached: list[int] = []
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+
+    @property
+    def is_live(self) -> bool:
+        """Still owed: running or paused, whether or not already breached."""
+        return self.met_at is None and self.state != ClockState.CANCELLED
+
+
+class SlaTransition(BaseModel):
+    """Something a clock did at an instant: at risk, breached or met."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: Metric
+    cycle: int
+    kind: Literal["at_risk", "breached", "met"]
+    at: datetime
+    percent: int | None = None
+    due_at: datetime | None = None
+
+
+class ClockView(BaseModel):
+    """A clock as the API shows it (DESIGN.md's shape)."""
+
+    state: ClockState
+    due_at: datetime | None
+    target_seconds: int
+    business_seconds_left: int | None
+    breached_at: datetime | None
+    met_at: datetime | None
+    cycle: int
+
+
+def _target(snapshot: SlaSnapshot, metric: Metric) -> int | None:
+    value: int | None = getattr(snapshot.targets, metric.value)
+    return value
+
+
+def start_clock(
+    snapshot: SlaSnapshot, metric: Metric, at: datetime, cycle: int = 1
+) -> SlaClock | None:
+    """A running clock for `metric` from `at`, or None when the policy sets no target."""
+    target = _target(snapshot, metric)
+    if target is None:
+        return None
+    due = add_business_seconds(snapshot.calendar, at, target)
+    return SlaClock(metric=metric, cycle=cycle, target_seconds=target, started_at=at, due_at=due)
+
+
+def _point(snapshot: SlaSnapshot, clock: SlaClock, fraction_seconds: int) -> datetime:
+    return add_business_seconds(snapshot.calendar, clock.started_at, fraction_seconds, clock.pauses)
+
+
+def _at_risk_seconds(clock: SlaClock, percent: int) -> int:
+    return clock.target_seconds * percent // 100
+
+
+def meet(clock: SlaClock, at: datetime) -> tuple[SlaClock, list[SlaTransition]]:
+    """Satisfy the clock. A breached clock stays breached but records when it was met."""
+    if not clock.is_live:
+        return clock, []
+    pauses = clock.pauses
+    if clock.paused_since is not None:
+        pauses = [*pauses, Interval(start=clock.paused_since, end=at)]
+    state = ClockState.BREACHED if clock.breached_at is not None else ClockState.MET
+    met = clock.model_copy(
+        update={"state": state, "met_at": at, "paused_since": None, "pauses": pauses}
+    )
+    return met, [SlaTransition(metric=clock.metric, cycle=clock.cycle, kind="met", at=at)]
+
+
+def advance(
+    snapshot: SlaSnapshot, clock: SlaClock, now: datetime
+) -> tuple[SlaClock, list[SlaTransition]]:
+    """Emit every at-risk point and the breach that `now` has reached, each once per cycle."""
+    if not clock.is_live or clock.paused_since is not None or clock.due_at is None:
+        return clock, []
+    transitions: list[SlaTransition] = []
+    reached = list(clock.at_risk_reached)
+    for percent in snapshot.at_risk_percent:
+        if percent in reached:
+            continue
+        point = _point(snapshot, clock, _at_risk_seconds(clock, percent))
+        if point <= now:
+            reached.append(percent)
+            transitions.append(
+                SlaTransition(
+                    metric=clock.metric,
+                    cycle=clock.cycle,
+                    kind="at_risk",
+                    at=point,
+                    percent=percent,
+                    due_at=clock.due_at,
+                )
+            )
+    update: dict[str, object] = {"at_risk_reached": reached}
+    if clock.breached_at is None and clock.due_at <= now:
+        update |= {"breached_at": clock.due_at, "state": ClockState.BREACHED}
+        transitions.append(
+            SlaTransition(
+                metric=clock.metric,
+                cycle=clock.cycle,
+                kind="breached",
+                at=clock.due_at,
+                due_at=clock.due_at,
+            )
+        )
+    return clock.model_copy(update=update), transitions
+
+
+def next_deadline(snapshot: SlaSnapshot, clocks: list[SlaClock]) -> datetime | None:
+    """The nearest instant at which some clock will do something (at risk or breach)."""
+    upcoming: list[datetime] = []
+    for clock in clocks:
+        if not clock.is_live or clock.paused_since is not None or clock.due_at is None:
+            continue
+        for percent in snapshot.at_risk_percent:
+            if percent not in clock.at_risk_reached:
+                upcoming.append(_point(snapshot, clock, _at_risk_seconds(clock, percent)))
+                break
+        if clock.breached_at is None:
+            upcoming.append(clock.due_at)
+    return min(upcoming, default=None)
+
+
+def next_due_at(clocks: list[SlaClock]) -> datetime | None:
+    """The nearest unbreached due time: what operators sort and filter on."""
+    return min(
+        (c.due_at for c in clocks if c.is_live and c.breached_at is None and c.due_at),
+        default=None,
+    )
+
+
+def clock_view(snapshot: SlaSnapshot, clock: SlaClock, now: datetime) -> ClockView:
+    """The clock at `now`, with the business seconds left (negative once overdue)."""
+    left: int | None = None
+    if clock.is_live:
+        pauses = list(clock.pauses)
+        if clock.paused_since is not None:
+            pauses.append(Interval(start=clock.paused_since, end=now + _FAR_FUTURE))
+        elapsed = business_seconds_between(snapshot.calendar, clock.started_at, now, pauses)
+        left = clock.target_seconds - elapsed
+    state = clock.state
+    if clock.is_live and clock.paused_since is not None:
+        state = ClockState.PAUSED
+    return ClockView(
+        state=state,
+        due_at=clock.due_at,
+        target_seconds=clock.target_seconds,
+        business_seconds_left=left,
+        breached_at=clock.breached_at,
+        met_at=clock.met_at,
+        cycle=clock.cycle,
+    )

@@ -1,0 +1,164 @@
+"""Tickets as the workflow holds them, and the requests that create them.
+
+Invariant: `TicketState` is owned by the ticket's workflow. Everything else
+(store rows, API responses) is derived from it; nothing outside the workflow
+decides a transition.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from domain.enums import Channel, EventType, Metric, Plan, Priority, Status
+from domain.sla import SlaClock, SlaSnapshot
+
+MAX_SUBJECT_CHARS = 200
+MAX_NAME_CHARS = 200
+MAX_BODY_BYTES = 64 * 1024
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def _single_line(value: str) -> str:
+    """Refuse any control character: a CR/LF here would reach an email header."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters (such as line breaks)")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL_RE.match(value):
+        raise ValueError("is not a valid email address")
+    return value
+
+
+def _body(value: str) -> str:
+    if len(value.encode()) > MAX_BODY_BYTES:
+        raise ValueError(f"must be at most {MAX_BODY_BYTES} bytes")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE_RE.match(value):
+        raise ValueError("must be a language tag such as 'en' or 'ms'")
+    return value
+
+
+def _timezone(value: str) -> str:
+    # Validated against the tz database without importing zoneinfo in the
+    # sandbox at call time: zoneinfo reads files, so keep it to API input.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError("is not a known IANA time zone") from err
+    return value
+
+
+SingleLine = Annotated[str, Field(max_length=MAX_SUBJECT_CHARS), AfterValidator(_single_line)]
+ShortName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_single_line)]
+EmailAddress = Annotated[str, AfterValidator(_email)]
+Body = Annotated[str, AfterValidator(_body)]
+Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+class Requester(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: EmailAddress
+    name: ShortName | None = None
+    customer_id: Annotated[str, Field(max_length=100), AfterValidator(_single_line)] | None = None
+    plan: Plan = Plan.STARTER
+    language: Annotated[str, AfterValidator(_language)] = "en"
+    timezone: Annotated[str, AfterValidator(_timezone)] | None = None
+
+
+class TicketCreate(BaseModel):
+    """The body of `POST /v1/tickets`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requester: Requester
+    subject: SingleLine
+    description: Body
+    channel: Channel
+    priority: Priority | None = None
+    category: Annotated[str, Field(max_length=50, pattern=r"^[a-z0-9_-]+$")] | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+
+
+class ActionBody(BaseModel):
+    """`{"body"}` of reply, note, request-info and customer-reply."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    body: Body
+
+
+class TicketEvent(BaseModel):
+    """One numbered entry of a ticket's timeline. `(ticket_id, seq)` is unique and dense."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    seq: int
+    type: EventType
+    at: datetime
+    actor: str
+    data: dict[str, Any] = {}
+
+
+class TicketState(BaseModel):
+    """The whole state of one ticket, carried across continue-as-new."""
+
+    ticket_id: str
+    subject: str
+    description: str
+    requester: Requester
+    channel: Channel
+    priority: Priority
+    category: str
+    tags: list[str] = []
+    team: str | None = None
+    assignee: str | None = None
+    status: Status = Status.NEW
+    escalation_level: int = 0
+    created_at: datetime
+    updated_at: datetime
+    first_responded_at: datetime | None = None
+    sla: SlaSnapshot
+    clocks: dict[Metric, SlaClock] = {}
+    last_seq: int = 0
+    thread_message_id: str | None = None
+    """Message-ID of the acknowledgment: every later email threads under it."""
+
+    @property
+    def sla_breached(self) -> bool:
+        return any(clock.breached_at is not None for clock in self.clocks.values())
+
+
+class TicketStarted(BaseModel):
+    """Input of `TicketWorkflow`: what the API decided at intake, frozen for the ticket's life."""
+
+    ticket_id: str
+    request: TicketCreate
+    created_at: datetime
+    priority: Priority
+    category: str
+    team: str | None
+    sla: SlaSnapshot
+    mail_domain: str = "ticketflow.local"

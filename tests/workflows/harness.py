@@ -1,0 +1,80 @@
+"""A worker with the real activities on a given Temporal environment, store and SMTP port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from domain.policy import SupportPolicy, load_policy
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.projection import ProjectionActivities
+from activities.rendering import TemplateRenderer
+from domain.routing import route
+from domain.ticket import TicketCreate, TicketStarted
+from store.engine import create_engine, create_sessionmaker
+from ticketflow.settings import DEFAULT_POLICY_FILE
+from ticketflow.temporal import build_worker
+
+DEFAULT_POLICY = load_policy(DEFAULT_POLICY_FILE)
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, task_queue: str, database_url: str, smtp_port: int
+) -> AsyncIterator[Worker]:
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    mailer = SmtpMailer(SmtpConfig(host="127.0.0.1", port=smtp_port, timeout=10))
+    worker = build_worker(
+        client,
+        task_queue,
+        projection=ProjectionActivities(sessions),
+        email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
+    )
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await engine.dispose()
+
+
+def request(**overrides: object) -> TicketCreate:
+    body: dict[str, object] = {
+        "requester": {"email": "ana@example.com", "name": "Ana Novak", "plan": "starter"},
+        "subject": "Cannot download my invoice",
+        "description": "The invoice page shows an error since this morning.",
+        "channel": "email",
+        "priority": "P2",
+    }
+    body.update(overrides)
+    return TicketCreate.model_validate(body)
+
+
+def started(
+    ticket_id: str,
+    created_at: datetime,
+    body: TicketCreate | None = None,
+    policy: SupportPolicy = DEFAULT_POLICY,
+) -> TicketStarted:
+    body = body or request()
+    routed = route(policy, body)
+    return TicketStarted(
+        ticket_id=ticket_id,
+        request=body,
+        created_at=created_at,
+        priority=routed.priority,
+        category=routed.category,
+        team=routed.team,
+        sla=policy.select_sla(
+            priority=routed.priority.value,
+            plan=body.requester.plan.value,
+            category=routed.category,
+            channel=body.channel.value,
+            created_year=created_at.year,
+        ),
+        mail_domain="desk.example",
+    )
