@@ -72,7 +72,9 @@ def build_message(
     rendered = renderer.render(notification.template, notification.language, notification.context)
     message = EmailMessage()
     message["From"] = mail_from
-    message["To"] = email.utils.formataddr((notification.recipient_name or "", notification.recipient))
+    message["To"] = email.utils.formataddr(
+        (notification.recipient_name or "", notification.recipient)
+    )
     message["Subject"] = rendered.subject
     message["Message-ID"] = notification.message_id
     message["Date"] = email.utils.format_datetime(datetime.now(UTC))
@@ -127,7 +129,11 @@ class EmailActivities:
                 raise
             async with self._sessions.begin() as session:
                 await repository.outbox_finish(
-                    session, key=notification.key, status="failed", at=datetime.now(UTC), error=str(err)
+                    session,
+                    key=notification.key,
+                    status="failed",
+                    at=datetime.now(UTC),
+                    error=str(err),
                 )
             return SendResult(key=notification.key, status="failed", error=str(err))
         async with self._sessions.begin() as session:

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from api import errors
 from api.auth import TokenTable, parse_tokens
 from api.limits import BodySizeLimit
-from api.routes import health, tickets
+from api.routes import health, sla, tickets
 from api.service import TicketService
 from store.engine import create_engine, create_sessionmaker
 from ticketflow.settings import Settings, get_settings
@@ -64,4 +64,5 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tickets.router)
+    app.include_router(sla.router)
     return app

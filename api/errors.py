@@ -43,8 +43,11 @@ def _field(loc: tuple[object, ...]) -> str:
 
 
 # Update validators raise ApplicationError(type=<domain error class name>): map them back.
-_REFUSAL_CLASSES: list[type[DomainError]] = [DomainError, *DomainError.__subclasses__()]
-_UPDATE_REFUSALS = {cls.__name__: cls for cls in _REFUSAL_CLASSES}
+def _with_subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _with_subclasses(child))]
+
+
+_UPDATE_REFUSALS = {cls.__name__: cls for cls in _with_subclasses(DomainError)}
 
 
 def install(app: FastAPI) -> None:

@@ -12,13 +12,27 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import AgentReply
-from domain.errors import IdempotencyConflict
-from domain.machine import Ticket
+from domain.actions import (
+    AgentNote,
+    AgentReply,
+    Assign,
+    ChangePriority,
+    Close,
+    CustomerReply,
+    Escalate,
+    Hold,
+    Reopen,
+    RequestInfo,
+    Resolve,
+)
+from domain.enums import Priority
+from domain.errors import IdempotencyConflict, NotAssignable
+from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
 from domain.routing import route
 from domain.ticket import TicketCreate, TicketStarted, TicketState
@@ -70,7 +84,13 @@ class TicketService:
     def _handle(self, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketState]:
         return self._client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
 
-    async def create(self, request: TicketCreate, idempotency_key: str | None) -> Intake:
+    async def create(
+        self,
+        request: TicketCreate,
+        idempotency_key: str | None,
+        *,
+        related_ticket_id: str | None = None,
+    ) -> Intake:
         now = datetime.now(UTC)
         digest = request_hash(request)
         async with self._sessions.begin() as session:
@@ -94,7 +114,7 @@ class TicketService:
                         "this Idempotency-Key was already used with a different request body"
                     )
                 ticket_id = claim.ticket_id
-        started = self._decide(ticket_id, request, now)
+        started = self._decide(ticket_id, request, now, related_ticket_id)
         initial = Ticket.create(started)[0].state
         try:
             await self._client.start_workflow(
@@ -112,7 +132,13 @@ class TicketService:
             return Intake(state=await self.get(ticket_id), created=False)
         return Intake(state=initial, created=True)
 
-    def _decide(self, ticket_id: str, request: TicketCreate, now: datetime) -> TicketStarted:
+    def _decide(
+        self,
+        ticket_id: str,
+        request: TicketCreate,
+        now: datetime,
+        related_ticket_id: str | None = None,
+    ) -> TicketStarted:
         """Routing and the SLA snapshot: fixed at intake for the ticket's whole life."""
         routed = route(self._policy, request)
         sla = self._policy.select_sla(
@@ -130,15 +156,149 @@ class TicketService:
             category=routed.category,
             team=routed.team,
             sla=sla,
+            lifecycle=self._policy.lifecycle,
+            related_ticket_id=related_ticket_id,
             mail_domain=self._mail_domain,
         )
 
     async def get(self, ticket_id: str) -> TicketState:
         return await self._handle(ticket_id).query(TicketWorkflow.state)
 
-    async def reply(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
+    def _agent_name(self, agent_id: str) -> str | None:
         agent = self._policy.agents.get(agent_id)
+        return agent.name if agent else None
+
+    # -- agent actions: each one Update; the workflow's validator accepts or refuses ----------
+
+    async def reply(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
         return await self._handle(ticket_id).execute_update(
             TicketWorkflow.reply,
-            AgentReply(actor=agent_id, body=body, agent_name=agent.name if agent else None),
+            AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
         )
+
+    async def note(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.note, AgentNote(actor=agent_id, body=body)
+        )
+
+    async def request_info(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.request_info,
+            RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
+        )
+
+    async def assign(
+        self, ticket_id: str, actor: str, *, agent_id: str | None, team: str | None
+    ) -> TicketState:
+        """To an agent (who must exist, be active and have capacity) or to a team's queue."""
+        if agent_id is not None:
+            agent = self._policy.agents.get(agent_id)
+            if agent is None:
+                raise NotAssignable(f"no agent {agent_id!r} in the support policy")
+            if not agent.active:
+                raise NotAssignable(f"agent {agent_id!r} is not active")
+            async with self._sessions() as session:
+                load = await repository.count_open_by_assignee(session, agent_id=agent_id)
+            if load >= agent.capacity:
+                raise NotAssignable(
+                    f"agent {agent_id!r} has no capacity: {load} open tickets of {agent.capacity}"
+                )
+            team = agent.team
+        elif team not in self._policy.teams:
+            raise NotAssignable(f"no team {team!r} in the support policy")
+        assert team is not None
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.assign, Assign(actor=actor, agent_id=agent_id, team=team)
+        )
+
+    async def change_priority(
+        self, ticket_id: str, actor: str, priority: Priority, reason: str
+    ) -> TicketState:
+        """Re-applies the current policy file for the new priority, explicitly and on record."""
+        handle = self._handle(ticket_id)
+        state = await handle.query(TicketWorkflow.state)
+        sla = self._policy.select_sla(
+            priority=priority.value,
+            plan=state.requester.plan.value,
+            category=state.category,
+            channel=state.channel.value,
+            created_year=state.created_at.year,
+        )
+        return await handle.execute_update(
+            TicketWorkflow.change_priority,
+            ChangePriority(actor=actor, priority=priority, reason=reason, sla=sla),
+        )
+
+    async def escalate(
+        self, ticket_id: str, actor: str, reason: str, level: int | None
+    ) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.escalate, Escalate(actor=actor, reason=reason, level=level)
+        )
+
+    async def hold(self, ticket_id: str, actor: str, reason: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.hold, Hold(actor=actor, reason=reason)
+        )
+
+    async def resolve(self, ticket_id: str, actor: str, resolution: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.resolve,
+            Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor)),
+        )
+
+    async def reopen(self, ticket_id: str, actor: str, reason: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.reopen, Reopen(actor=actor, reason=reason)
+        )
+
+    async def close(self, ticket_id: str, actor: str) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.close, Close(actor=actor)
+        )
+
+    # -- the customer's side ------------------------------------------------------------------
+
+    async def customer_reply(
+        self, ticket_id: str, body: str, message_id: str | None = None
+    ) -> Intake:
+        """Onto the ticket; a closed ticket (or one resolved too long ago) gets a follow-up."""
+        handle = self._handle(ticket_id)
+        try:
+            state = await handle.execute_update(
+                TicketWorkflow.customer_reply, CustomerReply(body=body, message_id=message_id)
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == "FollowUpRequired"):
+                raise
+            return await self.follow_up(ticket_id, body)
+        except RPCError as err:
+            # A workflow that completed (closed long ago) takes no updates at all.
+            if err.status != RPCStatusCode.NOT_FOUND or not await self._exists(ticket_id):
+                raise
+            return await self.follow_up(ticket_id, body)
+        return Intake(state=state, created=False)
+
+    async def _exists(self, ticket_id: str) -> bool:
+        try:
+            await self._handle(ticket_id).describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def follow_up(self, ticket_id: str, body: str) -> Intake:
+        """A new ticket for the customer's message, linked to the one it follows."""
+        old = await self.get(ticket_id)
+        request = TicketCreate(
+            requester=old.requester,
+            subject=old.subject,
+            description=body,
+            channel=old.channel,
+            priority=old.priority,
+            category=old.category,
+            tags=old.tags,
+        )
+        return await self.create(request, None, related_ticket_id=ticket_id)

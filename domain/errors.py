@@ -27,3 +27,16 @@ class TicketNotFound(DomainError):
 class IdempotencyConflict(DomainError):
     status_code = 409
     code = "idempotency_conflict"
+
+
+class FollowUpRequired(InvalidTransition):
+    """A customer message for a ticket that takes no more replies: it opens a follow-up."""
+
+    code = "follow_up_required"
+
+
+class NotAssignable(DomainError):
+    """The named agent does not exist, is inactive or has no capacity, or the team is unknown."""
+
+    status_code = 409
+    code = "not_assignable"

@@ -1,24 +1,35 @@
-"""The ticket state machine: pure transitions from (state, input, instant) to (state, effects).
+"""The ticket state machine's core: numbered events, notifications, clocks and timers.
 
-The workflow is a thin durable shell around these functions: it supplies
-`workflow.now()`, records the events and sends the notifications they return.
-Nothing here reads a clock or does I/O, so every rule is unit-testable.
+The workflow is a thin durable shell around `domain.lifecycle.Ticket`: it
+supplies `workflow.now()`, records the events and sends the notifications the
+transitions return. Nothing here reads a clock or does I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain.actions import AgentReply
 from domain.enums import EventType, Metric, Status
-from domain.errors import InvalidTransition
 from domain.notifications import Notification, message_id, notification_key
-from domain.sla import SlaTransition, advance, meet, start_clock
-from domain.ticket import TicketEvent, TicketStarted, TicketState
+from domain.sla import (
+    SlaClock,
+    SlaTransition,
+    advance,
+    cancel,
+    meet,
+    next_deadline,
+    pause,
+    resume,
+    start_clock,
+)
+from domain.ticket import TicketEvent, TicketState
 
 SYSTEM = "system"
+CUSTOMER = "customer"
+# After closing, the workflow stays reachable for the survey and late answers.
+CSAT_RESPONSE_WINDOW = timedelta(days=7)
 
 
 @dataclass
@@ -26,19 +37,18 @@ class Effects:
     events: list[TicketEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
 
-    def extend(self, other: Effects) -> None:
-        self.events += other.events
-        self.notifications += other.notifications
 
-
-class Ticket:
-    """A mutable wrapper over `TicketState` that numbers events as it goes."""
+class TicketCore:
+    """A mutable wrapper over `TicketState` that numbers events and manages clocks."""
 
     def __init__(self, state: TicketState, mail_domain: str) -> None:
         self.state = state
         self.mail_domain = mail_domain
 
-    # -- bookkeeping -----------------------------------------------------------------
+    def _update(self, **changes: Any) -> None:
+        self.state = self.state.model_copy(update=changes)
+
+    # -- events and notifications -------------------------------------------------------
 
     def _event(
         self, effects: Effects, type_: EventType, at: datetime, actor: str, **data: Any
@@ -47,7 +57,7 @@ class Ticket:
         event = TicketEvent(
             ticket_id=self.state.ticket_id, seq=seq, type=type_, at=at, actor=actor, data=data
         )
-        self.state = self.state.model_copy(update={"last_seq": seq, "updated_at": at})
+        self._update(last_seq=seq, updated_at=max(at, self.state.updated_at))
         effects.events.append(event)
         return event
 
@@ -56,7 +66,6 @@ class Ticket:
     ) -> Notification:
         state = self.state
         recipient = state.requester.email
-        mid = message_id(state.ticket_id, event.seq, template, self.mail_domain)
         root = state.thread_message_id
         notification = Notification(
             key=notification_key(state.ticket_id, event.seq, template, recipient),
@@ -66,127 +75,20 @@ class Ticket:
             language=state.requester.language,
             recipient=recipient,
             recipient_name=state.requester.name,
-            message_id=mid,
+            message_id=message_id(state.ticket_id, event.seq, template, self.mail_domain),
             in_reply_to=root,
             references=[root] if root else [],
             context={
                 "ticket_id": state.ticket_id,
                 "subject": state.subject,
                 "priority": state.priority.value,
+                "status": state.status.value,
                 "requester_name": state.requester.name,
                 **context,
             },
         )
         effects.notifications.append(notification)
         return notification
-
-    def _sla_events(self, effects: Effects, transitions: list[SlaTransition]) -> None:
-        kinds = {
-            "at_risk": EventType.SLA_AT_RISK,
-            "breached": EventType.SLA_BREACHED,
-            "met": EventType.SLA_MET,
-        }
-        for t in transitions:
-            data: dict[str, Any] = {"metric": t.metric.value, "cycle": t.cycle}
-            if t.percent is not None:
-                data["percent"] = t.percent
-            if t.due_at is not None:
-                data["due_at"] = t.due_at.isoformat()
-            data["reached_at"] = t.at.isoformat()
-            self._event(effects, kinds[t.kind], t.at, SYSTEM, **data)
-
-    # -- transitions ---------------------------------------------------------------------
-
-    @classmethod
-    def create(cls, started: TicketStarted) -> tuple[Ticket, Effects]:
-        request = started.request
-        at = started.created_at
-        clocks = {}
-        first_response = start_clock(started.sla, Metric.FIRST_RESPONSE, at)
-        if first_response is not None:
-            clocks[Metric.FIRST_RESPONSE] = first_response
-        state = TicketState(
-            ticket_id=started.ticket_id,
-            subject=request.subject,
-            description=request.description,
-            requester=request.requester,
-            channel=request.channel,
-            priority=started.priority,
-            category=started.category,
-            tags=list(request.tags),
-            team=started.team,
-            created_at=at,
-            updated_at=at,
-            sla=started.sla,
-            clocks=clocks,
-        )
-        ticket = cls(state, started.mail_domain)
-        effects = Effects()
-        created = ticket._event(
-            effects,
-            EventType.CREATED,
-            at,
-            "customer",
-            channel=request.channel.value,
-            priority=started.priority.value,
-            category=started.category,
-            team=started.team,
-            sla_policy=started.sla.policy_id,
-            sla_policy_version=started.sla.policy_version,
-            sla_reason=started.sla.reason,
-        )
-        due = first_response.due_at if first_response else None
-        ack = ticket._notify_customer(
-            effects,
-            created,
-            "acknowledgment",
-            first_response_due_at=due.isoformat(timespec="minutes") if due else None,
-        )
-        ticket.state = ticket.state.model_copy(update={"thread_message_id": ack.message_id})
-        return ticket, effects
-
-    def validate_reply(self, reply: AgentReply) -> None:
-        if self.state.status == Status.CLOSED:
-            raise InvalidTransition(
-                f"cannot reply: ticket {self.state.ticket_id} is closed; "
-                "the customer can open a follow-up ticket"
-            )
-        if not reply.body.strip():
-            raise InvalidTransition("cannot reply with an empty body")
-
-    def reply(self, reply: AgentReply, at: datetime) -> Effects:
-        """A public agent reply: emailed to the customer, meets the first-response clock."""
-        self.validate_reply(reply)
-        effects = Effects()
-        event = self._event(
-            effects, EventType.AGENT_REPLY, at, f"agent:{reply.actor}", body=reply.body, public=True
-        )
-        self._notify_customer(
-            effects, event, "agent_reply", body=reply.body, agent_name=reply.agent_name
-        )
-        clock = self.state.clocks.get(Metric.FIRST_RESPONSE)
-        if clock is not None and clock.is_live:
-            met_clock, transitions = meet(clock, at)
-            self.state = self.state.model_copy(
-                update={"clocks": {**self.state.clocks, Metric.FIRST_RESPONSE: met_clock}}
-            )
-            self._sla_events(effects, transitions)
-        if self.state.first_responded_at is None:
-            self.state = self.state.model_copy(update={"first_responded_at": at})
-        if self.state.status == Status.NEW:
-            self._set_status(effects, Status.OPEN, at, f"agent:{reply.actor}")
-        return effects
-
-    def _set_status(self, effects: Effects, status: Status, at: datetime, actor: str) -> None:
-        previous = self.state.status
-        self.state = self.state.model_copy(update={"status": status})
-        self._event(
-            effects,
-            EventType.STATUS_CHANGED,
-            at,
-            actor,
-            **{"from": previous.value, "to": status.value},
-        )
 
     def note_notification(
         self,
@@ -206,15 +108,119 @@ class Ticket:
             data["error"] = error
         self._event(effects, kind, at, SYSTEM, **data)
 
-    def tick(self, now: datetime) -> Effects:
-        """Let every clock reach `now`: at-risk points and breaches, each once per cycle."""
-        effects = Effects()
-        clocks = dict(self.state.clocks)
+    def _set_status(self, effects: Effects, status: Status, at: datetime, actor: str) -> None:
+        previous = self.state.status
+        if previous == status:
+            return
+        self._update(status=status)
+        self._event(
+            effects, EventType.STATUS_CHANGED, at, actor, **{"from": previous, "to": status}
+        )
+        self._apply_pauses(at)
+
+    # -- clocks --------------------------------------------------------------------------------
+
+    def _sla_events(self, effects: Effects, transitions: list[SlaTransition]) -> None:
+        kinds = {
+            "at_risk": EventType.SLA_AT_RISK,
+            "breached": EventType.SLA_BREACHED,
+            "met": EventType.SLA_MET,
+        }
+        for t in sorted(transitions, key=lambda t: t.at):
+            data: dict[str, Any] = {"metric": t.metric.value, "cycle": t.cycle}
+            if t.percent is not None:
+                data["percent"] = t.percent
+            if t.due_at is not None:
+                data["due_at"] = t.due_at.isoformat()
+            self._event(effects, kinds[t.kind], t.at, SYSTEM, **data)
+
+    def _set_clock(self, clock: SlaClock) -> None:
+        self._update(clocks={**self.state.clocks, clock.metric: clock})
+
+    def _start(self, metric: Metric, at: datetime) -> None:
+        """Start a new cycle of `metric`, archiving the previous one."""
+        previous = self.state.clocks.get(metric)
+        cycle = previous.cycle + 1 if previous else 1
+        if previous is not None:
+            self._update(clock_history=[*self.state.clock_history, cancel(previous)])
+        clock = start_clock(self.state.sla, metric, at, cycle)
+        if clock is None:
+            clocks = dict(self.state.clocks)
+            clocks.pop(metric, None)
+            self._update(clocks=clocks)
+            return
+        self._set_clock(clock)
+        self._apply_pauses(at)
+
+    def _meet(self, effects: Effects, metric: Metric, at: datetime) -> bool:
+        clock = self.state.clocks.get(metric)
+        if clock is None or not clock.is_live:
+            return False
+        met, transitions = meet(clock, at)
+        self._set_clock(met)
+        self._sla_events(effects, transitions)
+        return True
+
+    def _cancel(self, metric: Metric) -> None:
+        clock = self.state.clocks.get(metric)
+        if clock is not None and clock.is_live:
+            self._set_clock(cancel(clock))
+
+    def _apply_pauses(self, at: datetime) -> None:
+        """Pause the clocks the current status pauses (per the snapshot); resume the others."""
+        status = self.state.status
+        for metric, clock in self.state.clocks.items():
+            paused_statuses = self.state.sla.pauses.get(metric.value, [])  # type: ignore[call-overload]
+            should_pause = status in paused_statuses
+            if should_pause and clock.paused_since is None:
+                self._set_clock(pause(clock, at))
+            elif not should_pause and clock.paused_since is not None:
+                self._set_clock(resume(self.state.sla, clock, at))
+
+    def public_response(self, effects: Effects, at: datetime) -> None:
+        """An agent's public message: meets first response and this update cycle, starts the next."""
+        self._meet(effects, Metric.FIRST_RESPONSE, at)
+        if self.state.first_responded_at is None:
+            self._update(first_responded_at=at)
+        self._meet(effects, Metric.NEXT_UPDATE, at)
+        if self.state.status not in (Status.RESOLVED, Status.CLOSED):
+            self._start(Metric.NEXT_UPDATE, at)
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def lifecycle_deadline(self) -> datetime | None:
+        """When the next non-SLA timer is due: reminder, auto-resolve, auto-close, end."""
+        state, spec = self.state, self.state.lifecycle
+        if state.status == Status.AWAITING_CUSTOMER and state.awaiting_since is not None:
+            if state.reminder_sent_at is None:
+                return state.awaiting_since + timedelta(
+                    seconds=spec.awaiting_customer_reminder_after
+                )
+            return state.reminder_sent_at + timedelta(seconds=spec.auto_resolve_after_reminder)
+        if state.status == Status.RESOLVED and state.resolved_at is not None:
+            return state.resolved_at + timedelta(seconds=spec.auto_close_resolved_after)
+        if state.status == Status.CLOSED and state.closed_at is not None:
+            return self.ends_at()
+        return None
+
+    def ends_at(self) -> datetime | None:
+        """When a closed ticket's workflow may complete: after the survey and its answer window."""
+        if self.state.closed_at is None:
+            return None
+        survey = timedelta(seconds=self.state.lifecycle.csat_survey_after)
+        return self.state.closed_at + survey + CSAT_RESPONSE_WINDOW
+
+    def next_wakeup(self) -> datetime | None:
+        """The nearest instant at which the ticket does something by itself."""
+        sla = next_deadline(self.state.sla, list(self.state.clocks.values()))
+        lifecycle = self.lifecycle_deadline()
+        return min((t for t in (sla, lifecycle) if t is not None), default=None)
+
+    def _advance_clocks(self, effects: Effects, now: datetime) -> None:
         transitions: list[SlaTransition] = []
-        for metric, clock in clocks.items():
-            clocks[metric], reached = advance(self.state.sla, clock, now)
-            transitions += reached
-        if transitions:
-            self.state = self.state.model_copy(update={"clocks": clocks})
-            self._sla_events(effects, sorted(transitions, key=lambda t: t.at))
-        return effects
+        for clock in list(self.state.clocks.values()):
+            advanced, reached = advance(self.state.sla, clock, now)
+            if reached:
+                self._set_clock(advanced)
+                transitions += reached
+        self._sla_events(effects, transitions)

@@ -9,17 +9,27 @@ clock resumes).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.calendar import Interval, add_business_seconds, business_seconds_between
+from domain.calendar import (
+    OPEN_ENDED,
+    Interval,
+    add_business_seconds,
+    business_seconds_between,
+)
 from domain.enums import ClockState, Metric
 from domain.policy import SlaSelection as SlaSnapshot
 
 __all__ = [
     "ClockView",
+    "cancel",
+    "elapsed_business_seconds",
+    "pause",
+    "resume",
+    "retarget",
     "SlaClock",
     "SlaSnapshot",
     "SlaTransition",
@@ -29,9 +39,6 @@ __all__ = [
     "next_deadline",
     "start_clock",
 ]
-
-_FAR_FUTURE = timedelta(days=3650)
-
 
 class SlaClock(BaseModel):
     """One metric's clock for one cycle."""
@@ -93,6 +100,50 @@ def start_clock(
         return None
     due = add_business_seconds(snapshot.calendar, at, target)
     return SlaClock(metric=metric, cycle=cycle, target_seconds=target, started_at=at, due_at=due)
+
+
+def pause(clock: SlaClock, at: datetime) -> SlaClock:
+    """Stop counting from `at`; the due time is unknown until `resume`."""
+    if not clock.is_live or clock.paused_since is not None:
+        return clock
+    return clock.model_copy(update={"paused_since": at, "due_at": None})
+
+
+def resume(snapshot: SlaSnapshot, clock: SlaClock, at: datetime) -> SlaClock:
+    """Count again from `at`: the paused interval is kept and the due time moves out by it."""
+    if clock.paused_since is None:
+        return clock
+    pauses = [*clock.pauses, Interval(start=clock.paused_since, end=at)]
+    due = add_business_seconds(snapshot.calendar, clock.started_at, clock.target_seconds, pauses)
+    return clock.model_copy(update={"paused_since": None, "pauses": pauses, "due_at": due})
+
+
+def retarget(snapshot: SlaSnapshot, clock: SlaClock, target_seconds: int) -> SlaClock:
+    """The same cycle measured against a new target (a priority change re-applying the policy)."""
+    if not clock.is_live:
+        return clock
+    update: dict[str, object] = {"target_seconds": target_seconds}
+    if clock.paused_since is None:
+        update["due_at"] = add_business_seconds(
+            snapshot.calendar, clock.started_at, target_seconds, clock.pauses
+        )
+    return clock.model_copy(update=update)
+
+
+def cancel(clock: SlaClock) -> SlaClock:
+    """Nothing is owed any more (e.g. next update once the ticket is resolved)."""
+    if not clock.is_live:
+        return clock
+    return clock.model_copy(update={"state": ClockState.CANCELLED, "paused_since": None})
+
+
+def elapsed_business_seconds(snapshot: SlaSnapshot, clock: SlaClock, at: datetime) -> int:
+    """Business seconds counted by the clock from its start up to `at` (or its met time)."""
+    end = min(at, clock.met_at) if clock.met_at else at
+    pauses = list(clock.pauses)
+    if clock.paused_since is not None:
+        pauses.append(Interval(start=clock.paused_since, end=OPEN_ENDED))
+    return business_seconds_between(snapshot.calendar, clock.started_at, end, pauses)
 
 
 def _point(snapshot: SlaSnapshot, clock: SlaClock, fraction_seconds: int) -> datetime:
@@ -183,13 +234,9 @@ def clock_view(snapshot: SlaSnapshot, clock: SlaClock, now: datetime) -> ClockVi
     """The clock at `now`, with the business seconds left (negative once overdue)."""
     left: int | None = None
     if clock.is_live:
-        pauses = list(clock.pauses)
-        if clock.paused_since is not None:
-            pauses.append(Interval(start=clock.paused_since, end=now + _FAR_FUTURE))
-        elapsed = business_seconds_between(snapshot.calendar, clock.started_at, now, pauses)
-        left = clock.target_seconds - elapsed
+        left = clock.target_seconds - elapsed_business_seconds(snapshot, clock, now)
     state = clock.state
-    if clock.is_live and clock.paused_since is not None:
+    if clock.is_live and clock.paused_since is not None and clock.breached_at is None:
         state = ClockState.PAUSED
     return ClockView(
         state=state,

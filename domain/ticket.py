@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.enums import Channel, EventType, Metric, Plan, Priority, Status
+from domain.policy_models import LifecycleSpec
 from domain.sla import SlaClock, SlaSnapshot
 
 MAX_SUBJECT_CHARS = 200
@@ -140,15 +141,29 @@ class TicketState(BaseModel):
     created_at: datetime
     updated_at: datetime
     first_responded_at: datetime | None = None
+    first_assignee: str | None = None
+    awaiting_since: datetime | None = None
+    reminder_sent_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    auto_resolved: bool = False
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    related_ticket_id: str | None = None
     sla: SlaSnapshot
+    lifecycle: LifecycleSpec = LifecycleSpec()
     clocks: dict[Metric, SlaClock] = {}
+    clock_history: list[SlaClock] = []
+    """Finished cycles of every clock (met, breached or cancelled), oldest first."""
     last_seq: int = 0
     thread_message_id: str | None = None
     """Message-ID of the acknowledgment: every later email threads under it."""
 
     @property
     def sla_breached(self) -> bool:
-        return any(clock.breached_at is not None for clock in self.clocks.values())
+        """Any clock of any cycle breached: what operators filter on."""
+        clocks = [*self.clocks.values(), *self.clock_history]
+        return any(clock.breached_at is not None for clock in clocks)
 
 
 class TicketStarted(BaseModel):
@@ -161,4 +176,7 @@ class TicketStarted(BaseModel):
     category: str
     team: str | None
     sla: SlaSnapshot
+    lifecycle: LifecycleSpec = LifecycleSpec()
+    related_ticket_id: str | None = None
+    """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"

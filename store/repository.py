@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,7 +134,7 @@ async def list_tickets(
     session: AsyncSession, *, where: TicketFilter, limit: int, cursor: str | None = None
 ) -> tuple[list[Ticket], str | None]:
     """Newest first, stable under inserts: keyset pagination on (created_at, id)."""
-    stmt: Select[tuple[Ticket]] = select(Ticket)
+    stmt = select(Ticket)
     if where.status:
         stmt = stmt.where(Ticket.status.in_(where.status))
     if where.priority:
@@ -154,9 +154,20 @@ async def list_tickets(
             )
         )
     stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = list((await session.scalars(stmt)).all())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+OPEN_STATUSES = ("new", "open", "awaiting_customer", "on_hold")
+
+
+async def count_open_by_assignee(session: AsyncSession, *, agent_id: str) -> int:
+    """Open tickets assigned to the agent: what capacity is measured against."""
+    stmt = select(func.count()).where(
+        Ticket.assignee == agent_id, Ticket.status.in_(OPEN_STATUSES)
+    )
+    return int((await session.execute(stmt)).scalar_one())
 
 
 # -- outbox --------------------------------------------------------------------
@@ -195,9 +206,9 @@ async def outbox_begin(
     )
     entry = (
         await session.execute(
-            select(OutboxEntry).where(OutboxEntry.key == key).execution_options(
-                populate_existing=True
-            )
+            select(OutboxEntry)
+            .where(OutboxEntry.key == key)
+            .execution_options(populate_existing=True)
         )
     ).scalar_one()
     return entry

@@ -1,16 +1,18 @@
 """`TicketWorkflow`: one ticket, one workflow, workflow id = ticket id.
 
 The workflow owns the ticket's state and every SLA clock. Transitions are the
-pure functions of `domain.machine`; this class adds durability: it keeps one
+pure functions of `domain.lifecycle`; this class adds durability: it keeps one
 timer for the nearest deadline, records each event in the store and sends
 each notification through activities, and answers queries and updates.
+Every update has a validator, so a refused action never enters history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -20,12 +22,25 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.email import PERMANENT_SMTP_ERROR, EmailActivities
     from activities.projection import ProjectionActivities, ProjectionInput
-    from domain.actions import AgentReply
+    from domain.actions import (
+        Action,
+        AgentNote,
+        AgentReply,
+        Assign,
+        ChangePriority,
+        Close,
+        CustomerReply,
+        Escalate,
+        Hold,
+        Reopen,
+        RequestInfo,
+        Resolve,
+    )
     from domain.enums import EventType
     from domain.errors import DomainError
-    from domain.machine import Effects, Ticket
+    from domain.lifecycle import Ticket
+    from domain.machine import Effects
     from domain.notifications import Notification
-    from domain.sla import next_deadline
     from domain.ticket import TicketEvent, TicketStarted, TicketState
     from workflows import search_attributes as sa
     from workflows.details import current_details
@@ -49,11 +64,6 @@ class TicketWorkflowInput(BaseModel):
     unsent: list[Notification] = []
 
 
-def _refuse(err: DomainError) -> ApplicationError:
-    """Validator refusals reach the API as this error type, with the domain message."""
-    return ApplicationError(err.message, type=type(err).__name__, non_retryable=True)
-
-
 @workflow.defn
 class TicketWorkflow:
     @workflow.init
@@ -70,6 +80,21 @@ class TicketWorkflow:
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
         }
 
+    # -- plumbing for updates -------------------------------------------------------------
+
+    def _apply(self, transition: Callable[[Ticket, datetime], Effects]) -> TicketState:
+        self._queue(transition(self._ticket, workflow.now()))
+        return self._ticket.state
+
+    def _validate(self, check: Callable[[Ticket], None]) -> None:
+        """Run a read-only check; a domain refusal reaches the API as its class name."""
+        try:
+            check(self._ticket)
+        except DomainError as err:
+            raise ApplicationError(
+                err.message, type=type(err).__name__, non_retryable=True
+            ) from err
+
     # -- queries and updates ---------------------------------------------------------------
 
     @workflow.query
@@ -80,15 +105,95 @@ class TicketWorkflow:
     @workflow.update
     def reply(self, reply: AgentReply) -> TicketState:
         """A public agent reply, emailed to the customer."""
-        self._queue(self._ticket.reply(reply, workflow.now()))
-        return self._ticket.state
+        return self._apply(lambda t, now: t.reply(reply, now))
 
     @reply.validator
     def _validate_reply(self, reply: AgentReply) -> None:
-        try:
-            self._ticket.validate_reply(reply)
-        except DomainError as err:
-            raise _refuse(err) from err
+        self._validate(lambda t: t.check(Action.REPLY))
+
+    @workflow.update
+    def note(self, note: AgentNote) -> TicketState:
+        """An internal note: never emailed, never an SLA response."""
+        return self._apply(lambda t, now: t.note(note, now))
+
+    @note.validator
+    def _validate_note(self, note: AgentNote) -> None:
+        self._validate(lambda t: t.check(Action.NOTE))
+
+    @workflow.update
+    def request_info(self, request: RequestInfo) -> TicketState:
+        """Ask the customer for information; waits in `awaiting_customer`."""
+        return self._apply(lambda t, now: t.request_info(request, now))
+
+    @request_info.validator
+    def _validate_request_info(self, request: RequestInfo) -> None:
+        self._validate(lambda t: t.check(Action.REQUEST_INFO))
+
+    @workflow.update
+    def assign(self, assign: Assign) -> TicketState:
+        return self._apply(lambda t, now: t.assign(assign, now))
+
+    @assign.validator
+    def _validate_assign(self, assign: Assign) -> None:
+        self._validate(lambda t: t.validate_assign(assign))
+
+    @workflow.update
+    def change_priority(self, change: ChangePriority) -> TicketState:
+        """Re-apply the SLA policy for a new priority."""
+        return self._apply(lambda t, now: t.change_priority(change, now))
+
+    @change_priority.validator
+    def _validate_change_priority(self, change: ChangePriority) -> None:
+        self._validate(lambda t: t.validate_priority(change))
+
+    @workflow.update
+    def escalate(self, escalate: Escalate) -> TicketState:
+        return self._apply(lambda t, now: t.escalate(escalate, now))
+
+    @escalate.validator
+    def _validate_escalate(self, escalate: Escalate) -> None:
+        self._validate(lambda t: t.validate_escalate(escalate))
+
+    @workflow.update
+    def hold(self, hold: Hold) -> TicketState:
+        return self._apply(lambda t, now: t.hold(hold, now))
+
+    @hold.validator
+    def _validate_hold(self, hold: Hold) -> None:
+        self._validate(lambda t: t.check(Action.HOLD))
+
+    @workflow.update
+    def resolve(self, resolve: Resolve) -> TicketState:
+        return self._apply(lambda t, now: t.resolve(resolve, now))
+
+    @resolve.validator
+    def _validate_resolve(self, resolve: Resolve) -> None:
+        self._validate(lambda t: t.check(Action.RESOLVE))
+
+    @workflow.update
+    def reopen(self, reopen: Reopen) -> TicketState:
+        return self._apply(lambda t, now: t.reopen(reopen, now))
+
+    @reopen.validator
+    def _validate_reopen(self, reopen: Reopen) -> None:
+        self._validate(lambda t: t.check(Action.REOPEN))
+
+    @workflow.update
+    def close(self, close: Close) -> TicketState:
+        return self._apply(lambda t, now: t.close(close, now))
+
+    @close.validator
+    def _validate_close(self, close: Close) -> None:
+        self._validate(lambda t: t.check(Action.CLOSE))
+
+    @workflow.update
+    def customer_reply(self, reply: CustomerReply) -> TicketState:
+        """The customer wrote: resumes waiting clocks, reopens a resolved ticket."""
+        return self._apply(lambda t, now: t.customer_reply(reply, now))
+
+    @customer_reply.validator
+    def _validate_customer_reply(self, reply: CustomerReply) -> None:
+        self._validate(lambda t: t.validate_customer_reply(workflow.now()))
 
     # -- the main loop ---------------------------------------------------------------------
 
@@ -98,22 +203,32 @@ class TicketWorkflow:
             self._queue(self._ticket.tick(workflow.now()))
             await self._flush()
             self._publish()
-            if workflow.info().is_continue_as_new_suggested() and not self._has_work():
+            if self._ticket.finished(workflow.now()):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._has_work():
+                    return self._ticket.state
+            if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._has_work():
                     workflow.continue_as_new(
                         TicketWorkflowInput(started=input.started, carried=self._ticket.state)
                     )
-            deadline = next_deadline(
-                self._ticket.state.sla, list(self._ticket.state.clocks.values())
-            )
+            wakeup = self._ticket.next_wakeup()
             timeout = None
-            if deadline is not None:
-                timeout = max((deadline - workflow.now()).total_seconds(), 0.0)
+            if wakeup is not None:
+                timeout = max((wakeup - workflow.now()).total_seconds(), 0.0)
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
-                    self._has_work, timeout=timeout, timeout_summary="next SLA deadline"
+                    self._has_work, timeout=timeout, timeout_summary=self._wakeup_summary()
                 )
+
+    def _wakeup_summary(self) -> str:
+        """What the next timer is for, as operators read it on the timeline."""
+        due = self._ticket.next_wakeup()
+        for metric, clock in self._ticket.state.clocks.items():
+            if clock.due_at == due:
+                return f"{metric.value.replace('_', ' ')} due"
+        return f"{self._ticket.state.status.value} timer" if due else "waiting"
 
     def _has_work(self) -> bool:
         return bool(self._unrecorded or self._unsent)

@@ -1,17 +1,50 @@
-"""`/v1/tickets`: intake, reading and agent actions."""
+"""`/v1/tickets`: intake, reading, and one route per action."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import AgentPrincipal, AnyPrincipal, ServicePrincipal, TicketServiceDep
-from domain.ticket import ActionBody, TicketCreate
+from api.deps import (
+    AgentPrincipal,
+    AnyPrincipal,
+    ServicePrincipal,
+    SessionDep,
+    StaffPrincipal,
+    TicketServiceDep,
+)
+from api.errors import ApiError
+from api.schemas import (
+    AssignBody,
+    EmptyBody,
+    EscalateBody,
+    EventOut,
+    PriorityBody,
+    ReasonBody,
+    ResolveBody,
+    TicketPage,
+    TicketSummary,
+    Timeline,
+)
+from domain.enums import Priority, Status
+from domain.errors import TicketNotFound
+from domain.ticket import ActionBody, TicketCreate, TicketState
 from domain.views import TicketView, ticket_view
+from store import repository
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+
+def _view(state: TicketState) -> TicketView:
+    return ticket_view(state, datetime.now(UTC))
+
+
+def _actor(agent: AgentPrincipal) -> str:
+    if agent.agent_id is None:  # parse_tokens guarantees agent tokens name an agent
+        raise ApiError(403, "forbidden", "this token is not bound to an agent")
+    return agent.agent_id
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketView)
@@ -27,13 +60,57 @@ async def create_ticket(
     if not intake.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/tickets/{intake.state.ticket_id}"
-    return ticket_view(intake.state, datetime.now(UTC))
+    return _view(intake.state)
+
+
+@router.get("", response_model=TicketPage)
+async def list_tickets(
+    session: SessionDep,
+    _: StaffPrincipal,
+    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    team: Annotated[str | None, Query(max_length=50)] = None,
+    assignee: Annotated[str | None, Query(max_length=50)] = None,
+    breached: Annotated[bool | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> TicketPage:
+    """Tickets from the store, newest first, with cursor pagination."""
+    where = repository.TicketFilter(
+        status=[s.value for s in status_] if status_ else None,
+        priority=[p.value for p in priority] if priority else None,
+        team=team,
+        assignee=assignee,
+        breached=breached,
+    )
+    try:
+        rows, next_cursor = await repository.list_tickets(
+            session, where=where, limit=limit, cursor=cursor
+        )
+    except ValueError as err:
+        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    return TicketPage(
+        items=[TicketSummary.model_validate(row, from_attributes=True) for row in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{ticket_id}", response_model=TicketView)
 async def get_ticket(ticket_id: str, tickets: TicketServiceDep, _: AnyPrincipal) -> TicketView:
     """The ticket with its SLA clocks as of now."""
-    return ticket_view(await tickets.get(ticket_id), datetime.now(UTC))
+    return _view(await tickets.get(ticket_id))
+
+
+@router.get("/{ticket_id}/events", response_model=Timeline)
+async def ticket_events(ticket_id: str, session: SessionDep, _: AnyPrincipal) -> Timeline:
+    """The ticket's timeline, oldest first, as recorded in the store."""
+    if await repository.get_ticket(session, ticket_id=ticket_id) is None:
+        raise TicketNotFound(f"no ticket {ticket_id}")
+    events = await repository.list_events(session, ticket_id=ticket_id)
+    return Timeline(
+        ticket_id=ticket_id,
+        items=[EventOut.model_validate(e, from_attributes=True) for e in events],
+    )
 
 
 @router.post("/{ticket_id}/reply", response_model=TicketView)
@@ -41,6 +118,94 @@ async def reply(
     ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
 ) -> TicketView:
     """A public reply from the calling agent, emailed to the customer."""
-    assert agent.agent_id is not None  # agent tokens always carry one (api.auth)
-    state = await tickets.reply(ticket_id, agent.agent_id, body.body)
-    return ticket_view(state, datetime.now(UTC))
+    return _view(await tickets.reply(ticket_id, _actor(agent), body.body))
+
+
+@router.post("/{ticket_id}/note", response_model=TicketView)
+async def note(
+    ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """An internal note: never emailed, not an SLA response."""
+    return _view(await tickets.note(ticket_id, _actor(agent), body.body))
+
+
+@router.post("/{ticket_id}/request-info", response_model=TicketView)
+async def request_info(
+    ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Ask the customer; the ticket waits in `awaiting_customer` and its clocks pause."""
+    return _view(await tickets.request_info(ticket_id, _actor(agent), body.body))
+
+
+@router.post("/{ticket_id}/assign", response_model=TicketView)
+async def assign(
+    ticket_id: str, body: AssignBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """To an agent (active, with capacity) or to a team's queue."""
+    state = await tickets.assign(ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team)
+    return _view(state)
+
+
+@router.post("/{ticket_id}/priority", response_model=TicketView)
+async def change_priority(
+    ticket_id: str, body: PriorityBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Change the priority; the SLA policy is re-applied and the change recorded."""
+    state = await tickets.change_priority(ticket_id, _actor(agent), body.priority, body.reason)
+    return _view(state)
+
+
+@router.post("/{ticket_id}/escalate", response_model=TicketView)
+async def escalate(
+    ticket_id: str, body: EscalateBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
+    return _view(await tickets.escalate(ticket_id, _actor(agent), body.reason, body.level))
+
+
+@router.post("/{ticket_id}/hold", response_model=TicketView)
+async def hold(
+    ticket_id: str, body: ReasonBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Put on hold: waiting on a third party or another team, not on the customer."""
+    return _view(await tickets.hold(ticket_id, _actor(agent), body.reason))
+
+
+@router.post("/{ticket_id}/resolve", response_model=TicketView)
+async def resolve(
+    ticket_id: str, body: ResolveBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Resolve with a resolution note, emailed to the customer."""
+    return _view(await tickets.resolve(ticket_id, _actor(agent), body.resolution))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketView)
+async def reopen(
+    ticket_id: str, body: ReasonBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Reopen a resolved ticket; its resolution clock starts a new cycle."""
+    return _view(await tickets.reopen(ticket_id, _actor(agent), body.reason))
+
+
+@router.post("/{ticket_id}/close", response_model=TicketView)
+async def close(
+    ticket_id: str, _body: EmptyBody, tickets: TicketServiceDep, agent: AgentPrincipal
+) -> TicketView:
+    """Close a resolved ticket for good."""
+    return _view(await tickets.close(ticket_id, _actor(agent)))
+
+
+@router.post("/{ticket_id}/customer-reply", response_model=TicketView)
+async def customer_reply(
+    ticket_id: str,
+    body: ActionBody,
+    response: Response,
+    tickets: TicketServiceDep,
+    _: ServicePrincipal,
+) -> TicketView:
+    """The customer wrote. A closed ticket gets a linked follow-up ticket instead (201)."""
+    intake = await tickets.customer_reply(ticket_id, body.body)
+    if intake.created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/tickets/{intake.state.ticket_id}"
+    return _view(intake.state)

@@ -65,10 +65,12 @@ async def test_idempotency_key_maps_to_the_first_ticket(sessions: SessionMaker) 
         )
         found = await repository.find_idempotency_key(session, key="k1")
         missing = await repository.find_idempotency_key(session, key="nope")
-    assert first.created and first.ticket_id == "TKT-000001"
+    assert first.created
+    assert first.ticket_id == "TKT-000001"
     assert not again.created
     assert (again.ticket_id, again.request_hash) == ("TKT-000001", "h1")
-    assert found is not None and found.ticket_id == "TKT-000001"
+    assert found is not None
+    assert found.ticket_id == "TKT-000001"
     assert missing is None
 
 
@@ -79,12 +81,14 @@ async def test_upsert_never_moves_a_ticket_backwards(sessions: SessionMaker) -> 
         await repository.upsert_ticket(session, values=_row("TKT-1", seq=2, status="new"))
     async with sessions() as session:
         ticket = await repository.get_ticket(session, ticket_id="TKT-1")
-        assert ticket is not None and (ticket.status, ticket.last_seq) == ("open", 3)
+        assert ticket is not None
+        assert (ticket.status, ticket.last_seq) == ("open", 3)
     async with sessions.begin() as session:
         await repository.upsert_ticket(session, values=_row("TKT-1", seq=4, status="resolved"))
     async with sessions() as session:
         ticket = await repository.get_ticket(session, ticket_id="TKT-1")
-        assert ticket is not None and (ticket.status, ticket.last_seq) == ("resolved", 4)
+        assert ticket is not None
+        assert (ticket.status, ticket.last_seq) == ("resolved", 4)
 
 
 async def test_inserting_an_event_twice_keeps_the_first(sessions: SessionMaker) -> None:
@@ -95,7 +99,10 @@ async def test_inserting_an_event_twice_keeps_the_first(sessions: SessionMaker) 
     async with sessions.begin() as session:
         await repository.insert_events(
             session,
-            events=[{**event, "data": {"n": 2}}, {**event, "seq": 2, "type": "agent_reply", "data": {}}],
+            events=[
+                {**event, "data": {"n": 2}},
+                {**event, "seq": 2, "type": "agent_reply", "data": {}},
+            ],
         )
     async with sessions() as session:
         events = await repository.list_events(session, ticket_id="TKT-1")

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentReply
+from domain.actions import AgentReply, Close
 from domain.enums import ClockState, EventType, Metric, Status
 from store.engine import create_engine, create_sessionmaker
 from store.models import OutboxEntry, Ticket, TicketEventRow
@@ -141,7 +141,7 @@ async def test_unanswered_ticket_breaches_at_its_due_second(
     assert row.sla_breached
 
 
-async def test_invalid_reply_is_refused_before_it_enters_history(
+async def test_refused_update_never_enters_history(
     time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp
@@ -154,13 +154,16 @@ async def test_invalid_reply_is_refused_before_it_enters_history(
             task_queue=task_queue,
         )
         with pytest.raises(WorkflowUpdateFailedError) as caught:
-            await handle.execute_update(TicketWorkflow.reply, AgentReply(actor="alice", body="  "))
+            await handle.execute_update(TicketWorkflow.close, Close(actor="alice"))
         history = await handle.fetch_history()
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "InvalidTransition"
-    assert not any(
-        e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events
-    )
+    assert "cannot close: ticket" in caught.value.cause.message
+    assert "is new" in caught.value.cause.message
+    accepted = [
+        e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert accepted == []
 
 
 async def test_outbox_has_one_entry_per_email(
