@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
+from domain.enums import EventType
 from domain.sla import next_due_at
 from domain.ticket import TicketEvent, TicketState
 from store import repository
@@ -41,8 +42,38 @@ def ticket_row(state: TicketState) -> dict[str, Any]:
         "created_at": state.created_at,
         "updated_at": state.updated_at,
         "first_responded_at": state.first_responded_at,
+        "first_assignee": state.first_assignee,
+        "resolved_at": state.resolved_at,
+        "resolved_by": state.resolved_by,
+        "auto_resolved": state.auto_resolved,
+        "closed_at": state.closed_at,
+        "reopen_count": state.reopen_count,
+        "related_ticket_id": state.related_ticket_id,
         "last_seq": state.last_seq,
         "state": state.model_dump(mode="json"),
+    }
+
+
+_SLA_EVENTS = {
+    EventType.SLA_AT_RISK: "at_risk",
+    EventType.SLA_BREACHED: "breached",
+    EventType.SLA_MET: "met",
+}
+
+
+def sla_event_row(event: TicketEvent, priority: str) -> dict[str, Any] | None:
+    """The `sla_events` row of an SLA timeline event (None for any other event)."""
+    kind = _SLA_EVENTS.get(event.type)
+    if kind is None:
+        return None
+    return {
+        "ticket_id": event.ticket_id,
+        "seq": event.seq,
+        "metric": event.data["metric"],
+        "cycle": event.data["cycle"],
+        "event": kind,
+        "at": event.at,
+        "priority": priority,
     }
 
 
@@ -68,4 +99,9 @@ class ProjectionActivities:
             await repository.upsert_ticket(session, values=ticket_row(projection.state))
             await repository.insert_events(
                 session, events=[event_row(e) for e in projection.events]
+            )
+            priority = projection.state.priority.value
+            sla_rows = [sla_event_row(e, priority) for e in projection.events]
+            await repository.insert_sla_events(
+                session, rows=[row for row in sla_rows if row is not None]
             )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,6 +81,16 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_assignee: Mapped[str | None] = mapped_column(String(50))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    auto_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    related_ticket_id: Mapped[str | None] = mapped_column(String(40))
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    csat_answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]] = mapped_column(Document)
 
@@ -104,6 +115,28 @@ class TicketEventRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(Document)
+
+
+class SlaEventRow(Base):
+    """One SLA clock event (at risk, breached, met) per row: what compliance reports count.
+
+    Keyed by the timeline event it comes from, so a retried projection changes nothing.
+    """
+
+    __tablename__ = "sla_events"
+
+    ticket_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(20))
+    """`at_risk`, `breached` or `met`."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    priority: Mapped[str] = mapped_column(String(2))
+
+    __table_args__ = (Index("ix_sla_events_metric_at", "metric", "event", "at"),)
 
 
 class OutboxEntry(Base):

@@ -12,7 +12,14 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import IdempotencyKey, OutboxEntry, Ticket, TicketEventRow, TicketNumber
+from store.models import (
+    IdempotencyKey,
+    OutboxEntry,
+    SlaEventRow,
+    Ticket,
+    TicketEventRow,
+    TicketNumber,
+)
 
 
 def _upsert_insert(session: AsyncSession, table: Any) -> Any:
@@ -87,6 +94,13 @@ async def insert_events(session: AsyncSession, *, events: list[dict[str, Any]]) 
     if not events:
         return
     stmt = _upsert_insert(session, TicketEventRow).values(events)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "seq"]))
+
+
+async def insert_sla_events(session: AsyncSession, *, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _upsert_insert(session, SlaEventRow).values(rows)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "seq"]))
 
 

@@ -104,7 +104,7 @@ def task_queue() -> str:
 
 # -- store ---------------------------------------------------------------------------
 
-TABLES = ("ticket_events", "tickets", "outbox", "idempotency_keys", "ticket_numbers")
+TABLES = ("sla_events", "ticket_events", "tickets", "outbox", "idempotency_keys", "ticket_numbers")
 
 
 def _postgres_url() -> str | None:
