@@ -6,11 +6,11 @@ import asyncio
 import logging
 import signal
 
-from domain.policy import load_policy
-
+from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
+from domain.policy import load_policy
 from store.engine import create_engine, create_sessionmaker
 from ticketflow.settings import Settings, get_settings
 from ticketflow.temporal import build_worker, connect
@@ -45,6 +45,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         settings.temporal_task_queue,
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, renderer, settings.mail_from),
+        dispatch=DispatchActivities(sessions, client, policy),
     )
     log.info(
         "worker polling %s on %s", settings.temporal_task_queue, settings.effective_temporal_address

@@ -6,15 +6,16 @@ import email.utils
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from domain.policy import load_policy
 from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
 from api.limits import BodySizeLimit
 from api.routes import health, sla, tickets
 from api.service import TicketService
+from domain.policy import load_policy
 from store.engine import create_engine, create_sessionmaker
 from ticketflow.settings import Settings, get_settings
 from ticketflow.temporal import connect
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             ticket_prefix=settings.ticket_prefix,
             mail_domain=mail_domain(settings.mail_from),
         )
+        app.state.actions = AgentActions(client=client, sessions=app.state.sessions, policy=policy)
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.agent_actions import AgentActions
 from api.auth import Principal, TokenTable
 from api.errors import ApiError
 from api.service import TicketService
@@ -23,6 +24,11 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 def _client(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
+
+
+def _actions(request: Request) -> AgentActions:
+    actions: AgentActions = request.app.state.actions
+    return actions
 
 
 def _service(request: Request) -> TicketService:
@@ -55,6 +61,7 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 ClientDep = Annotated[Client, Depends(_client)]
 TicketServiceDep = Annotated[TicketService, Depends(_service)]
+AgentActionsDep = Annotated[AgentActions, Depends(_actions)]
 AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Role.ADMIN))]
 ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
 AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]

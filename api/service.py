@@ -12,29 +12,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import (
-    AgentNote,
-    AgentReply,
-    Assign,
-    ChangePriority,
-    Close,
-    CustomerReply,
-    Escalate,
-    Hold,
-    Reopen,
-    RequestInfo,
-    Resolve,
-)
-from domain.enums import Priority
-from domain.errors import IdempotencyConflict, NotAssignable
+from domain.actions import CustomerReply
+from domain.assignment import AgentLoad, choose_agent
+from domain.errors import IdempotencyConflict
 from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
-from domain.routing import route
+from domain.routing import Routing, route
 from domain.ticket import TicketCreate, TicketStarted, TicketState
 from store import repository
 from store.engine import SessionMaker
@@ -93,19 +82,21 @@ class TicketService:
     ) -> Intake:
         now = datetime.now(UTC)
         digest = request_hash(request)
-        async with self._sessions.begin() as session:
-            known = None
-            if idempotency_key is not None:
+        if idempotency_key is not None:
+            async with self._sessions() as session:
                 known = await repository.find_idempotency_key(session, key=idempotency_key)
             if known is not None:
-                ticket_id = known.ticket_id
                 if known.request_hash != digest:
                     raise IdempotencyConflict(
                         "this Idempotency-Key was already used with a different request body"
                     )
-            else:
-                ticket_id = self.ticket_id(await repository.allocate_ticket_number(session, at=now))
-            if idempotency_key is not None and known is None:
+                repeat = await self._existing(known.ticket_id)
+                if repeat is not None:
+                    return repeat
+        routed = route(self._policy, request)
+        async with self._sessions.begin() as session:
+            ticket_id = self.ticket_id(await repository.allocate_ticket_number(session, at=now))
+            if idempotency_key is not None:
                 claim = await repository.claim_idempotency_key(
                     session, key=idempotency_key, request_hash=digest, ticket_id=ticket_id, at=now
                 )
@@ -114,7 +105,8 @@ class TicketService:
                         "this Idempotency-Key was already used with a different request body"
                     )
                 ticket_id = claim.ticket_id
-        started = self._decide(ticket_id, request, now, related_ticket_id)
+            assignee = await self._choose_agent(session, routed, request, ticket_id, now)
+        started = self._decide(ticket_id, request, routed, assignee, now, related_ticket_id)
         initial = Ticket.create(started)[0].state
         try:
             await self._client.start_workflow(
@@ -128,19 +120,58 @@ class TicketService:
                 static_summary=static_summary(initial),
             )
         except WorkflowAlreadyStartedError:
-            # Only an idempotent repeat can name an existing workflow.
+            # A concurrent repeat of the same Idempotency-Key started it first.
             return Intake(state=await self.get(ticket_id), created=False)
         return Intake(state=initial, created=True)
+
+    async def _existing(self, ticket_id: str) -> Intake | None:
+        """The ticket an idempotent repeat names, or None if its first attempt never started it."""
+        try:
+            return Intake(state=await self.get(ticket_id), created=False)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+
+    async def _choose_agent(
+        self,
+        session: AsyncSession,
+        routed: Routing,
+        request: TicketCreate,
+        ticket_id: str,
+        now: datetime,
+    ) -> str | None:
+        """Round robin within the routed team, recorded in the intake transaction."""
+        members = [a for a, spec in self._policy.agents.items() if spec.team == routed.team]
+        if not members:
+            return None
+        raw = await repository.agent_loads(session, agent_ids=members)
+        loads = {
+            agent: AgentLoad(open_tickets=o, assigned_total=t) for agent, (o, t) in raw.items()
+        }
+        agent = choose_agent(
+            self._policy,
+            team=routed.team,
+            category=routed.category,
+            language=request.requester.language,
+            loads=loads,
+        )
+        if agent is not None:
+            await repository.record_assignment(
+                session, ticket_id=ticket_id, agent_id=agent, team=routed.team, at=now
+            )
+        return agent
 
     def _decide(
         self,
         ticket_id: str,
         request: TicketCreate,
+        routed: Routing,
+        assignee: str | None,
         now: datetime,
         related_ticket_id: str | None = None,
     ) -> TicketStarted:
         """Routing and the SLA snapshot: fixed at intake for the ticket's whole life."""
-        routed = route(self._policy, request)
         sla = self._policy.select_sla(
             priority=routed.priority.value,
             plan=request.requester.plan.value,
@@ -155,6 +186,7 @@ class TicketService:
             priority=routed.priority,
             category=routed.category,
             team=routed.team,
+            assignee=assignee,
             sla=sla,
             lifecycle=self._policy.lifecycle,
             related_ticket_id=related_ticket_id,
@@ -163,99 +195,6 @@ class TicketService:
 
     async def get(self, ticket_id: str) -> TicketState:
         return await self._handle(ticket_id).query(TicketWorkflow.state)
-
-    def _agent_name(self, agent_id: str) -> str | None:
-        agent = self._policy.agents.get(agent_id)
-        return agent.name if agent else None
-
-    # -- agent actions: each one Update; the workflow's validator accepts or refuses ----------
-
-    async def reply(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.reply,
-            AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
-        )
-
-    async def note(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.note, AgentNote(actor=agent_id, body=body)
-        )
-
-    async def request_info(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.request_info,
-            RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
-        )
-
-    async def assign(
-        self, ticket_id: str, actor: str, *, agent_id: str | None, team: str | None
-    ) -> TicketState:
-        """To an agent (who must exist, be active and have capacity) or to a team's queue."""
-        if agent_id is not None:
-            agent = self._policy.agents.get(agent_id)
-            if agent is None:
-                raise NotAssignable(f"no agent {agent_id!r} in the support policy")
-            if not agent.active:
-                raise NotAssignable(f"agent {agent_id!r} is not active")
-            async with self._sessions() as session:
-                load = await repository.count_open_by_assignee(session, agent_id=agent_id)
-            if load >= agent.capacity:
-                raise NotAssignable(
-                    f"agent {agent_id!r} has no capacity: {load} open tickets of {agent.capacity}"
-                )
-            team = agent.team
-        elif team not in self._policy.teams:
-            raise NotAssignable(f"no team {team!r} in the support policy")
-        assert team is not None
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.assign, Assign(actor=actor, agent_id=agent_id, team=team)
-        )
-
-    async def change_priority(
-        self, ticket_id: str, actor: str, priority: Priority, reason: str
-    ) -> TicketState:
-        """Re-applies the current policy file for the new priority, explicitly and on record."""
-        handle = self._handle(ticket_id)
-        state = await handle.query(TicketWorkflow.state)
-        sla = self._policy.select_sla(
-            priority=priority.value,
-            plan=state.requester.plan.value,
-            category=state.category,
-            channel=state.channel.value,
-            created_year=state.created_at.year,
-        )
-        return await handle.execute_update(
-            TicketWorkflow.change_priority,
-            ChangePriority(actor=actor, priority=priority, reason=reason, sla=sla),
-        )
-
-    async def escalate(
-        self, ticket_id: str, actor: str, reason: str, level: int | None
-    ) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.escalate, Escalate(actor=actor, reason=reason, level=level)
-        )
-
-    async def hold(self, ticket_id: str, actor: str, reason: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.hold, Hold(actor=actor, reason=reason)
-        )
-
-    async def resolve(self, ticket_id: str, actor: str, resolution: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.resolve,
-            Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor)),
-        )
-
-    async def reopen(self, ticket_id: str, actor: str, reason: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.reopen, Reopen(actor=actor, reason=reason)
-        )
-
-    async def close(self, ticket_id: str, actor: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.close, Close(actor=actor)
-        )
 
     # -- the customer's side ------------------------------------------------------------------
 

@@ -56,6 +56,8 @@ class Assign(_Input):
     agent_id: str | None = None
     team: str
     """The agent's team when an agent is named, else the team to queue on."""
+    only_if_unassigned: bool = False
+    """Set by queue dispatch: refuse if someone took the ticket meanwhile."""
 
 
 class ChangePriority(_Input):

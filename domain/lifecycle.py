@@ -49,11 +49,11 @@ _ORDER = [Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD, Sta
 
 
 def _agent(actor: str) -> str:
-    return f"agent:{actor}"
+    return actor if actor == SYSTEM else f"agent:{actor}"
 
 
 class Ticket(TicketCore):
-    # -- creation ----------------------------------------------------------------------------
+    # -- creation --------------------------------------------------------------------------------
 
     @classmethod
     def create(cls, started: TicketStarted) -> tuple[Ticket, Effects]:
@@ -68,6 +68,8 @@ class Ticket(TicketCore):
             category=started.category,
             tags=list(request.tags),
             team=started.team,
+            assignee=started.assignee,
+            first_assignee=started.assignee,
             created_at=at,
             updated_at=at,
             sla=started.sla,
@@ -89,6 +91,8 @@ class Ticket(TicketCore):
             priority=started.priority.value,
             category=started.category,
             team=started.team,
+            assignee=started.assignee,
+            queued=started.assignee is None,
             related_ticket_id=started.related_ticket_id,
             sla_policy=started.sla.policy_id,
             sla_policy_version=started.sla.policy_version,
@@ -134,14 +138,21 @@ class Ticket(TicketCore):
         self.check(Action.PRIORITY)
         if change.priority == self.state.priority:
             raise InvalidTransition(
-                f"cannot change priority: ticket {self.state.ticket_id} is already {change.priority}"
+                f"cannot change priority: ticket {self.state.ticket_id} "
+                f"is already {change.priority}"
             )
 
     def validate_assign(self, assign: Assign) -> None:
         self.check(Action.ASSIGN)
+        if assign.only_if_unassigned and self.state.assignee is not None:
+            raise InvalidTransition(
+                f"cannot assign from the queue: ticket {self.state.ticket_id} "
+                f"is already assigned to {self.state.assignee}"
+            )
         if assign.agent_id is not None and assign.agent_id == self.state.assignee:
             raise InvalidTransition(
-                f"cannot assign: ticket {self.state.ticket_id} is already assigned to {assign.agent_id}"
+                f"cannot assign: ticket {self.state.ticket_id} "
+                f"is already assigned to {assign.agent_id}"
             )
 
     def _target_level(self, escalate: Escalate) -> int:
@@ -149,7 +160,7 @@ class Ticket(TicketCore):
             return escalate.level
         return min(self.state.escalation_level + 1, 3)
 
-    # -- agent actions -----------------------------------------------------------------------------
+    # -- agent actions ---------------------------------------------------------------------------
 
     def reply(self, reply: AgentReply, at: datetime) -> Effects:
         """A public reply, emailed to the customer; a first reply opens a new ticket."""
@@ -192,6 +203,7 @@ class Ticket(TicketCore):
         self.validate_assign(assign)
         effects = Effects()
         previous = {"agent_id": self.state.assignee, "team": self.state.team}
+        self._free_capacity(effects)
         self._update(assignee=assign.agent_id, team=assign.team)
         if assign.agent_id is not None and self.state.first_assignee is None:
             self._update(first_assignee=assign.agent_id)
@@ -214,7 +226,7 @@ class Ticket(TicketCore):
         old_priority, old_policy = self.state.priority, self.state.sla.policy_id
         self._update(priority=change.priority, sla=change.sla)
         for metric, clock in list(self.state.clocks.items()):
-            target = change.sla.targets.for_metric(metric.value)  # type: ignore[arg-type]
+            target = change.sla.targets.for_metric(metric.value)
             if target is None:
                 self._cancel(metric)
             else:
@@ -277,14 +289,19 @@ class Ticket(TicketCore):
         self._resolve(effects, at, _agent(resolve.actor), auto=False)
         return effects
 
+    def _free_capacity(self, effects: Effects) -> None:
+        """The assignee's slot frees up (resolved, or reassigned): their team's queue may move."""
+        assignee = self.state.assignee
+        if assignee is not None and self.state.team is not None:
+            effects.freed_teams.append(self.state.team)
+
     def _resolve(self, effects: Effects, at: datetime, actor: str, *, auto: bool) -> None:
+        self._free_capacity(effects)
         if not auto:
             self.public_response(effects, at)
         self._meet(effects, Metric.RESOLUTION, at)
         self._cancel(Metric.NEXT_UPDATE)
-        self._update(
-            resolved_at=at, resolved_by=actor, auto_resolved=auto, awaiting_since=None
-        )
+        self._update(resolved_at=at, resolved_by=actor, auto_resolved=auto, awaiting_since=None)
         self._set_status(effects, Status.RESOLVED, at, actor)
 
     def reopen(self, reopen: Reopen, at: datetime, actor: str | None = None) -> Effects:
@@ -293,14 +310,20 @@ class Ticket(TicketCore):
         who = actor or _agent(reopen.actor)
         self._update(reopen_count=self.state.reopen_count + 1, resolved_at=None)
         self._event(
-            effects, EventType.REOPENED, at, who, reason=reopen.reason, count=self.state.reopen_count
+            effects,
+            EventType.REOPENED,
+            at,
+            who,
+            reason=reopen.reason,
+            count=self.state.reopen_count,
         )
         self._set_status(effects, Status.OPEN, at, who)
         self._restart_resolution(at)
         return effects
 
     def _restart_resolution(self, at: datetime) -> None:
-        """Per the policy: a new resolution cycle, or the old one continued (resolved time paused)."""
+        """Per the policy: a new resolution cycle, or the old one continued (resolved time
+        counted as a pause)."""
         clock = self.state.clocks.get(Metric.RESOLUTION)
         if clock is None or clock.met_at is None or self.state.sla.reopen == "new_cycle":
             self._start(Metric.RESOLUTION, at)
@@ -325,15 +348,17 @@ class Ticket(TicketCore):
         self._set_status(effects, Status.CLOSED, at, who)
         return effects
 
-    # -- the customer's side -----------------------------------------------------------------------
+    # -- the customer's side ---------------------------------------------------------------------
 
     def validate_customer_reply(self, at: datetime) -> None:
         """A closed ticket, or one resolved longer ago than the reopen window, takes no replies:
         the customer's message becomes a follow-up ticket instead."""
         state = self.state
         window = timedelta(seconds=state.lifecycle.reopen_window)
-        late = state.status == Status.RESOLVED and state.resolved_at is not None and (
-            at > state.resolved_at + window
+        late = (
+            state.status == Status.RESOLVED
+            and state.resolved_at is not None
+            and (at > state.resolved_at + window)
         )
         if state.status == Status.CLOSED or late:
             raise FollowUpRequired(
@@ -363,7 +388,7 @@ class Ticket(TicketCore):
             self._set_status(effects, Status.OPEN, at, CUSTOMER)
         return effects
 
-    # -- time ----------------------------------------------------------------------------------------
+    # -- time ------------------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> Effects:
         """Everything due by `now`: SLA points, reminder, auto-resolve, auto-close."""

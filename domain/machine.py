@@ -36,6 +36,8 @@ CSAT_RESPONSE_WINDOW = timedelta(days=7)
 class Effects:
     events: list[TicketEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    freed_teams: list[str] = field(default_factory=list)
+    """Teams where an agent's capacity freed up: their queues may be dispatched."""
 
 
 class TicketCore:
@@ -48,7 +50,7 @@ class TicketCore:
     def _update(self, **changes: Any) -> None:
         self.state = self.state.model_copy(update=changes)
 
-    # -- events and notifications -------------------------------------------------------
+    # -- events and notifications ----------------------------------------------------------------
 
     def _event(
         self, effects: Effects, type_: EventType, at: datetime, actor: str, **data: Any
@@ -118,7 +120,7 @@ class TicketCore:
         )
         self._apply_pauses(at)
 
-    # -- clocks --------------------------------------------------------------------------------
+    # -- clocks ----------------------------------------------------------------------------------
 
     def _sla_events(self, effects: Effects, transitions: list[SlaTransition]) -> None:
         kinds = {
@@ -170,7 +172,7 @@ class TicketCore:
         """Pause the clocks the current status pauses (per the snapshot); resume the others."""
         status = self.state.status
         for metric, clock in self.state.clocks.items():
-            paused_statuses = self.state.sla.pauses.get(metric.value, [])  # type: ignore[call-overload]
+            paused_statuses = self.state.sla.pauses.get(metric, [])
             should_pause = status in paused_statuses
             if should_pause and clock.paused_since is None:
                 self._set_clock(pause(clock, at))
@@ -178,7 +180,8 @@ class TicketCore:
                 self._set_clock(resume(self.state.sla, clock, at))
 
     def public_response(self, effects: Effects, at: datetime) -> None:
-        """An agent's public message: meets first response and this update cycle, starts the next."""
+        """An agent's public message: meets first response and this update cycle, starts the
+        next one."""
         self._meet(effects, Metric.FIRST_RESPONSE, at)
         if self.state.first_responded_at is None:
             self._update(first_responded_at=at)
@@ -186,7 +189,7 @@ class TicketCore:
         if self.state.status not in (Status.RESOLVED, Status.CLOSED):
             self._start(Metric.NEXT_UPDATE, at)
 
-    # -- time -------------------------------------------------------------------------------------
+    # -- time ------------------------------------------------------------------------------------
 
     def lifecycle_deadline(self) -> datetime | None:
         """When the next non-SLA timer is due: reminder, auto-resolve, auto-close, end."""

@@ -28,7 +28,7 @@ def route(policy: SupportPolicy, request: TicketCreate) -> Routing:
     first matching rule that sets it, else from the defaults. A priority the request did not
     name is then raised one step for the plans listed in `raise_priority_for_plans`."""
     spec = policy.routing
-    plan = request.requester.plan.value
+    plan = request.requester.plan
     category: str | None = request.category
     team: str | None = None
     priority: Priority | None = request.priority
@@ -38,7 +38,7 @@ def route(policy: SupportPolicy, request: TicketCreate) -> Routing:
             subject=request.subject,
             description=request.description,
             channel=request.channel.value,
-            plan=plan,
+            plan=plan.value,
         ):
             continue
         label = f"rule {rule.name!r}" if rule.name else f"rule {index + 1}"
@@ -56,7 +56,7 @@ def route(policy: SupportPolicy, request: TicketCreate) -> Routing:
     if request.priority is None and plan in spec.raise_priority_for_plans:
         raised = raise_one_step(priority)
         if raised != priority:
-            reasons.append(f"plan {plan} raised priority {priority} to {raised}")
+            reasons.append(f"plan {plan.value} raised priority {priority} to {raised}")
             priority = raised
     return Routing(
         category=category or spec.default_category,

@@ -25,20 +25,21 @@ from domain.policy import SlaSelection as SlaSnapshot
 
 __all__ = [
     "ClockView",
-    "cancel",
-    "elapsed_business_seconds",
-    "pause",
-    "resume",
-    "retarget",
     "SlaClock",
     "SlaSnapshot",
     "SlaTransition",
     "advance",
+    "cancel",
     "clock_view",
+    "elapsed_business_seconds",
     "meet",
     "next_deadline",
+    "pause",
+    "resume",
+    "retarget",
     "start_clock",
 ]
+
 
 class SlaClock(BaseModel):
     """One metric's clock for one cycle."""

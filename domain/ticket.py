@@ -175,6 +175,8 @@ class TicketStarted(BaseModel):
     priority: Priority
     category: str
     team: str | None
+    assignee: str | None = None
+    """Chosen by routing at intake; None leaves the ticket in the team's queue."""
     sla: SlaSnapshot
     lifecycle: LifecycleSpec = LifecycleSpec()
     related_ticket_id: str | None = None

@@ -56,6 +56,21 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Assignment(Base):
+    """Every assignment made by routing, written at intake: the round-robin's memory.
+
+    Written in the intake transaction (not by the projection), so tickets created
+    in quick succession see each other's assignments.
+    """
+
+    __tablename__ = "assignments"
+
+    ticket_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(50), index=True)
+    team: Mapped[str] = mapped_column(String(50))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Ticket(Base):
     """The latest projected snapshot of a ticket; `state` is the workflow's whole state."""
 
@@ -158,3 +173,19 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundMessage(Base):
+    """An inbound email's Message-ID, claimed before the email is acted on: what makes it count once.
+
+    `outcome` is `pending` while the first request for the Message-ID is handling it, then
+    `created`, `threaded` or `follow_up`; `ticket_id` is the ticket the email landed on (None
+    while pending), so later emails that reference this Message-ID thread to the same ticket.
+    """
+
+    __tablename__ = "inbound_messages"
+
+    message_id: Mapped[str] = mapped_column(String(998), primary_key=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import (
+    Assignment,
     IdempotencyKey,
     OutboxEntry,
     SlaEventRow,
@@ -176,11 +177,48 @@ async def list_tickets(
 OPEN_STATUSES = ("new", "open", "awaiting_customer", "on_hold")
 
 
+async def agent_loads(session: AsyncSession, *, agent_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(open tickets now, tickets ever routed) per agent."""
+    opened = await session.execute(
+        select(Ticket.assignee, func.count())
+        .where(Ticket.assignee.in_(agent_ids), Ticket.status.in_(OPEN_STATUSES))
+        .group_by(Ticket.assignee)
+    )
+    routed = await session.execute(
+        select(Assignment.agent_id, func.count())
+        .where(Assignment.agent_id.in_(agent_ids))
+        .group_by(Assignment.agent_id)
+    )
+    open_counts = {str(agent): int(count) for agent, count in opened.all()}
+    routed_counts = {str(agent): int(count) for agent, count in routed.all()}
+    return {a: (open_counts.get(a, 0), routed_counts.get(a, 0)) for a in agent_ids}
+
+
+async def record_assignment(
+    session: AsyncSession, *, ticket_id: str, agent_id: str, team: str, at: datetime
+) -> None:
+    stmt = (
+        _upsert_insert(session, Assignment)
+        .values(ticket_id=ticket_id, agent_id=agent_id, team=team, assigned_at=at)
+        .on_conflict_do_nothing(index_elements=["ticket_id"])
+    )
+    await session.execute(stmt)
+
+
+async def oldest_queued_ticket(session: AsyncSession, *, team: str) -> Ticket | None:
+    """The team's oldest open ticket nobody is assigned to: next in line when capacity frees."""
+    stmt = (
+        select(Ticket)
+        .where(Ticket.team == team, Ticket.assignee.is_(None), Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.created_at, Ticket.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def count_open_by_assignee(session: AsyncSession, *, agent_id: str) -> int:
     """Open tickets assigned to the agent: what capacity is measured against."""
-    stmt = select(func.count()).where(
-        Ticket.assignee == agent_id, Ticket.status.in_(OPEN_STATUSES)
-    )
+    stmt = select(func.count()).where(Ticket.assignee == agent_id, Ticket.status.in_(OPEN_STATUSES))
     return int((await session.execute(stmt)).scalar_one())
 
 

@@ -104,7 +104,16 @@ def task_queue() -> str:
 
 # -- store ---------------------------------------------------------------------------
 
-TABLES = ("sla_events", "ticket_events", "tickets", "outbox", "idempotency_keys", "ticket_numbers")
+TABLES = (
+    "inbound_messages",
+    "sla_events",
+    "ticket_events",
+    "tickets",
+    "outbox",
+    "idempotency_keys",
+    "ticket_numbers",
+    "assignments",
+)
 
 
 def _postgres_url() -> str | None:

@@ -7,6 +7,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities
 from activities.projection import ProjectionActivities
 from workflows.ticket import TicketWorkflow
@@ -28,13 +29,14 @@ def build_worker(
     *,
     projection: ProjectionActivities,
     email: EmailActivities,
+    dispatch: DispatchActivities,
     max_concurrent_activities: int = 100,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[projection.record_ticket, email.send_email],
+        activities=[projection.record_ticket, email.send_email, dispatch.dispatch_queue],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),

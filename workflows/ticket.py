@@ -20,6 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.dispatch import DispatchActivities
     from activities.email import PERMANENT_SMTP_ERROR, EmailActivities
     from activities.projection import ProjectionActivities, ProjectionInput
     from domain.actions import (
@@ -70,6 +71,7 @@ class TicketWorkflow:
     def __init__(self, input: TicketWorkflowInput) -> None:
         self._unrecorded: list[TicketEvent] = list(input.unrecorded)
         self._unsent: list[Notification] = list(input.unsent)
+        self._freed_teams: list[str] = []
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
         else:
@@ -231,11 +233,12 @@ class TicketWorkflow:
         return f"{self._ticket.state.status.value} timer" if due else "waiting"
 
     def _has_work(self) -> bool:
-        return bool(self._unrecorded or self._unsent)
+        return bool(self._unrecorded or self._unsent or self._freed_teams)
 
     def _queue(self, effects: Effects) -> None:
         self._unrecorded += effects.events
         self._unsent += effects.notifications
+        self._freed_teams += [t for t in effects.freed_teams if t not in self._freed_teams]
 
     async def _flush(self) -> None:
         """Record events, then send notifications; loops until handlers add nothing more."""
@@ -272,6 +275,17 @@ class TicketWorkflow:
                     )
                     self._ticket.note_notification(effects, kind, n, workflow.now(), result.error)
                 self._queue(effects)
+            if self._freed_teams and not self._unrecorded:
+                # After recording, so the store already counts this ticket as resolved.
+                teams, self._freed_teams = self._freed_teams, []
+                for team in teams:
+                    await workflow.execute_activity_method(
+                        DispatchActivities.dispatch_queue,
+                        team,
+                        start_to_close_timeout=timedelta(seconds=60),
+                        retry_policy=STORE_RETRY,
+                        summary=f"dispatch {team} queue",
+                    )
 
     def _publish(self) -> None:
         """Upsert the search attributes that changed; refresh the UI's current details."""

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.deps import (
+    AgentActionsDep,
     AgentPrincipal,
     AnyPrincipal,
     ServicePrincipal,
@@ -115,84 +116,84 @@ async def ticket_events(ticket_id: str, session: SessionDep, _: AnyPrincipal) ->
 
 @router.post("/{ticket_id}/reply", response_model=TicketView)
 async def reply(
-    ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """A public reply from the calling agent, emailed to the customer."""
-    return _view(await tickets.reply(ticket_id, _actor(agent), body.body))
+    return _view(await actions.reply(ticket_id, _actor(agent), body.body))
 
 
 @router.post("/{ticket_id}/note", response_model=TicketView)
 async def note(
-    ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """An internal note: never emailed, not an SLA response."""
-    return _view(await tickets.note(ticket_id, _actor(agent), body.body))
+    return _view(await actions.note(ticket_id, _actor(agent), body.body))
 
 
 @router.post("/{ticket_id}/request-info", response_model=TicketView)
 async def request_info(
-    ticket_id: str, body: ActionBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Ask the customer; the ticket waits in `awaiting_customer` and its clocks pause."""
-    return _view(await tickets.request_info(ticket_id, _actor(agent), body.body))
+    return _view(await actions.request_info(ticket_id, _actor(agent), body.body))
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketView)
 async def assign(
-    ticket_id: str, body: AssignBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: AssignBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """To an agent (active, with capacity) or to a team's queue."""
-    state = await tickets.assign(ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team)
+    state = await actions.assign(ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team)
     return _view(state)
 
 
 @router.post("/{ticket_id}/priority", response_model=TicketView)
 async def change_priority(
-    ticket_id: str, body: PriorityBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: PriorityBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Change the priority; the SLA policy is re-applied and the change recorded."""
-    state = await tickets.change_priority(ticket_id, _actor(agent), body.priority, body.reason)
+    state = await actions.change_priority(ticket_id, _actor(agent), body.priority, body.reason)
     return _view(state)
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView)
 async def escalate(
-    ticket_id: str, body: EscalateBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: EscalateBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
-    return _view(await tickets.escalate(ticket_id, _actor(agent), body.reason, body.level))
+    return _view(await actions.escalate(ticket_id, _actor(agent), body.reason, body.level))
 
 
 @router.post("/{ticket_id}/hold", response_model=TicketView)
 async def hold(
-    ticket_id: str, body: ReasonBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ReasonBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Put on hold: waiting on a third party or another team, not on the customer."""
-    return _view(await tickets.hold(ticket_id, _actor(agent), body.reason))
+    return _view(await actions.hold(ticket_id, _actor(agent), body.reason))
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
 async def resolve(
-    ticket_id: str, body: ResolveBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ResolveBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Resolve with a resolution note, emailed to the customer."""
-    return _view(await tickets.resolve(ticket_id, _actor(agent), body.resolution))
+    return _view(await actions.resolve(ticket_id, _actor(agent), body.resolution))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
 async def reopen(
-    ticket_id: str, body: ReasonBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, body: ReasonBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Reopen a resolved ticket; its resolution clock starts a new cycle."""
-    return _view(await tickets.reopen(ticket_id, _actor(agent), body.reason))
+    return _view(await actions.reopen(ticket_id, _actor(agent), body.reason))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketView)
 async def close(
-    ticket_id: str, _body: EmptyBody, tickets: TicketServiceDep, agent: AgentPrincipal
+    ticket_id: str, _body: EmptyBody, actions: AgentActionsDep, agent: AgentPrincipal
 ) -> TicketView:
     """Close a resolved ticket for good."""
-    return _view(await tickets.close(ticket_id, _actor(agent)))
+    return _view(await actions.close(ticket_id, _actor(agent)))
 
 
 @router.post("/{ticket_id}/customer-reply", response_model=TicketView)

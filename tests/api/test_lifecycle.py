@@ -26,7 +26,9 @@ async def _create(api: Api, **overrides: Any) -> str:
     return ticket_id
 
 
-async def _act(api: Api, ticket_id: str, action: str, body: dict[str, Any], expect: int = 200) -> dict[str, Any]:
+async def _act(
+    api: Api, ticket_id: str, action: str, body: dict[str, Any], expect: int = 200
+) -> dict[str, Any]:
     headers = SERVICE if action == "customer-reply" else ALICE
     response = await api.http.post(f"/v1/tickets/{ticket_id}/{action}", json=body, headers=headers)
     assert response.status_code == expect, response.text
@@ -83,7 +85,8 @@ async def test_refusals_are_409_with_the_current_status_and_what_is_allowed(api:
     reopen = await api.http.post(
         f"/v1/tickets/{ticket_id}/reopen", json={"reason": "x"}, headers=ALICE
     )
-    assert reopen.status_code == 409 and "is new" in reopen.json()["error"]["message"]
+    assert reopen.status_code == 409
+    assert "is new" in reopen.json()["error"]["message"]
 
 
 async def test_timeline_has_every_action_with_its_actor(api: Api) -> None:
@@ -126,10 +129,13 @@ async def test_assign_checks_the_agent(api: Api) -> None:
         f"/v1/tickets/{ticket_id}/assign", json={"agent_id": "zed"}, headers=ALICE
     )
     both = await api.http.post(
-        f"/v1/tickets/{ticket_id}/assign", json={"agent_id": "bob", "team": "billing"}, headers=ALICE
+        f"/v1/tickets/{ticket_id}/assign",
+        json={"agent_id": "bob", "team": "billing"},
+        headers=ALICE,
     )
     team = await _act(api, ticket_id, "assign", {"team": "billing"})
-    assert unknown.status_code == 409 and unknown.json()["error"]["code"] == "not_assignable"
+    assert unknown.status_code == 409
+    assert unknown.json()["error"]["code"] == "not_assignable"
     assert both.status_code == 422
     assert (team["team"], team["assignee"], team["status"]) == ("billing", None, "new")
 
@@ -172,5 +178,6 @@ async def test_sla_explain(api: Api) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["policy_id"] == "p1-enterprise"
-    assert "priority=P1" in body["reason"] and "plan=enterprise" in body["reason"]
+    assert "priority=P1" in body["reason"]
+    assert "plan=enterprise" in body["reason"]
     assert body["targets"]["first_response"] == 15 * 60

@@ -69,14 +69,20 @@ ACTIONS: dict[Action, Callable[[Ticket, datetime], Effects]] = {
     Action.REPLY: lambda t, at: t.reply(AgentReply(actor="bob", body="Update"), at),
     Action.NOTE: lambda t, at: t.note(AgentNote(actor="bob", body="internal"), at),
     Action.REQUEST_INFO: lambda t, at: t.request_info(RequestInfo(actor="bob", body="?"), at),
-    Action.ASSIGN: lambda t, at: t.assign(Assign(actor="bob", agent_id="carol", team="billing"), at),
+    Action.ASSIGN: lambda t, at: t.assign(
+        Assign(actor="bob", agent_id="carol", team="billing"), at
+    ),
     Action.PRIORITY: lambda t, at: t.change_priority(
         ChangePriority(
             actor="bob",
             priority=Priority.P1,
             reason="outage",
             sla=DEFAULT_POLICY.select_sla(
-                priority="P1", plan="starter", category="billing", channel="email", created_year=2026
+                priority="P1",
+                plan="starter",
+                category="billing",
+                channel="email",
+                created_year=2026,
             ),
         ),
         at,
@@ -184,7 +190,8 @@ def test_waiting_on_the_customer_pauses_resolution_and_moves_its_due_time() -> N
     due_before = ticket.state.clocks[Metric.RESOLUTION].due_at
     ticket.request_info(RequestInfo(actor="alice", body="which?"), MONDAY_10 + H)
     resolution = ticket.state.clocks[Metric.RESOLUTION]
-    assert resolution.paused_since == MONDAY_10 + H and resolution.due_at is None
+    assert resolution.paused_since == MONDAY_10 + H
+    assert resolution.due_at is None
     # First response is not paused by waiting (it was met by the request anyway).
     assert ticket.state.clocks[Metric.FIRST_RESPONSE].state == ClockState.MET
     ticket.customer_reply(CustomerReply(body="this one"), MONDAY_10 + 4 * H)
@@ -202,7 +209,8 @@ def test_priority_change_re_applies_the_policy_and_records_old_and_new_due_times
     old_due = ticket.state.clocks[Metric.FIRST_RESPONSE].due_at
     ACTIONS[Action.PRIORITY](ticket, MONDAY_10 + H)
     state = ticket.state
-    assert state.priority == Priority.P1 and state.sla.policy_id == "p1"
+    assert state.priority == Priority.P1
+    assert state.sla.policy_id == "p1"
     # P1: 30 minutes on the 24x7 calendar, from the ticket's creation.
     assert state.clocks[Metric.FIRST_RESPONSE].due_at == MONDAY_10 + timedelta(minutes=30)
     assert old_due == MONDAY_10 + 8 * H  # P3: 8 business hours, Monday 10:00 -> 18:00
@@ -265,14 +273,17 @@ def test_awaiting_customer_reminds_then_auto_resolves_then_closes() -> None:
     assert [n.template for n in reminder.notifications] == ["awaiting_reminder"]
     resolve_at = reminder_at + timedelta(seconds=spec.auto_resolve_after_reminder)
     auto = ticket.tick(resolve_at)
-    assert ticket.state.status == Status.RESOLVED and ticket.state.auto_resolved
+    resolved = ticket.state
+    assert (resolved.status, resolved.auto_resolved) == (Status.RESOLVED, True)
     assert [n.template for n in auto.notifications] == ["auto_close_notice"]
     close_at = resolve_at + timedelta(seconds=spec.auto_close_resolved_after)
     ticket.tick(close_at)
-    assert ticket.state.status == Status.CLOSED and ticket.state.closed_at == close_at
+    closed = ticket.state
+    assert (closed.status, closed.closed_at) == (Status.CLOSED, close_at)
     assert not ticket.finished(close_at)
     end = ticket.ends_at()
-    assert end is not None and ticket.finished(end)
+    assert end is not None
+    assert ticket.finished(end)
 
 
 def test_escalation_goes_up_by_default_and_refuses_the_same_level() -> None:

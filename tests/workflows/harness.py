@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from domain.policy import SupportPolicy, load_policy
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
+from domain.policy import SupportPolicy, load_policy
 from domain.routing import route
 from domain.ticket import TicketCreate, TicketStarted
 from store.engine import create_engine, create_sessionmaker
@@ -34,6 +35,7 @@ async def running_worker(
         task_queue,
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
+        dispatch=DispatchActivities(sessions, client, DEFAULT_POLICY),
     )
     try:
         async with worker:

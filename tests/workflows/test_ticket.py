@@ -160,10 +160,11 @@ async def test_refused_update_never_enters_history(
     assert caught.value.cause.type == "InvalidTransition"
     assert "cannot close: ticket" in caught.value.cause.message
     assert "is new" in caught.value.cause.message
-    accepted = [
-        e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    assert not [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
-    assert accepted == []
 
 
 async def test_outbox_has_one_entry_per_email(

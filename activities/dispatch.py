@@ -1,0 +1,58 @@
+"""Moving a team's queue: when an agent's capacity frees up, the oldest queued ticket goes next."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from domain.actions import Assign
+from domain.assignment import AgentLoad, choose_agent
+from domain.machine import SYSTEM
+from domain.policy import SupportPolicy
+from store import repository
+from store.engine import SessionMaker
+
+
+class DispatchActivities:
+    def __init__(self, sessions: SessionMaker, client: Client, policy: SupportPolicy) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._policy = policy
+
+    @activity.defn(name="dispatch_queue")
+    async def dispatch_queue(self, team: str) -> str | None:
+        """Assign the team's oldest queued ticket to an agent with capacity now, if any.
+
+        Idempotent: the Update is refused if the ticket was taken meanwhile (or by an
+        earlier attempt of this activity), and the assignment record is insert-if-absent.
+        """
+        members = [a for a, spec in self._policy.agents.items() if spec.team == team]
+        async with self._sessions.begin() as session:
+            ticket = await repository.oldest_queued_ticket(session, team=team)
+            if ticket is None or not members:
+                return None
+            raw = await repository.agent_loads(session, agent_ids=members)
+            agent = choose_agent(
+                self._policy,
+                team=team,
+                category=ticket.category,
+                language=ticket.language,
+                loads={a: AgentLoad(*counts) for a, counts in raw.items()},
+            )
+            if agent is None:
+                return None
+            await repository.record_assignment(
+                session, ticket_id=ticket.id, agent_id=agent, team=team, at=datetime.now(UTC)
+            )
+        handle = self._client.get_workflow_handle(ticket.id)
+        try:
+            await handle.execute_update(
+                "assign",
+                Assign(actor=SYSTEM, agent_id=agent, team=team, only_if_unassigned=True),
+            )
+        except WorkflowUpdateFailedError:
+            activity.logger.info("ticket %s was taken before dispatch", ticket.id)
+            return None
+        return ticket.id
