@@ -1,0 +1,61 @@
+"""Recorded histories of the main lifecycle scenarios replay against the current workflow code.
+
+A change to TicketWorkflow (or the domain code it runs) that would break running
+tickets fails here; guard such changes with `workflow.patched`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ticketflow.temporal import PASSTHROUGH_MODULES
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+
+
+def _replayer() -> Replayer:
+    return Replayer(
+        workflows=[TicketWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )
+
+
+def test_the_main_scenarios_are_recorded() -> None:
+    assert {p.stem for p in HISTORIES} >= {
+        "created_replied_resolved_closed",
+        "waiting_on_customer_then_breach",
+        "unanswered_breach_and_auto_close",
+    }
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+async def test_a_history_the_code_does_not_match_fails_replay() -> None:
+    """The check can fail: rename the first activity the history scheduled, as a code change
+    that schedules something else would, and replay reports nondeterminism."""
+    history = json.loads(HISTORIES[0].read_text())
+    scheduled = next(
+        e["activityTaskScheduledEventAttributes"]
+        for e in history["events"]
+        if "activityTaskScheduledEventAttributes" in e
+    )
+    scheduled["activityType"]["name"] = "renamed_activity"
+    broken = WorkflowHistory.from_json("broken", json.dumps(history))
+    result = await _replayer().replay_workflow(broken, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
