@@ -1,0 +1,132 @@
+"""`/v1/metrics/summary`: the support metrics over a time window (definitions: docs/metrics.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SessionDep, StaffPrincipal
+from api.errors import ApiError
+from domain.enums import Channel, Priority
+from store import reporting
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+
+DEFAULT_WINDOW = timedelta(days=30)
+
+Percent = Annotated[
+    float | None, Field(description="0-100, one decimal; null when nothing to count")
+]
+
+
+class WindowOut(BaseModel):
+    """The window `[from, to)` in UTC and the filters, as applied."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    team: str | None
+    priority: Priority | None
+    channel: Channel | None
+
+
+class VolumeOut(BaseModel):
+    created: int
+    by_channel: dict[str, int]
+    by_category: dict[str, int]
+
+
+class FirstResponseOut(BaseModel):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    within_sla_percent: Percent
+
+
+class WithinSlaOut(BaseModel):
+    first_cycle: Percent
+    all_cycles: Percent
+
+
+class ResolutionOut(BaseModel):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    within_sla_percent: WithinSlaOut
+
+
+class ComplianceOut(BaseModel):
+    finished: int
+    breached: int
+    percent: Percent
+
+
+class RateOut(BaseModel):
+    count: int = Field(description="tickets with the property")
+    total: int = Field(description="tickets in the population")
+    percent: Percent
+
+
+class CsatOut(BaseModel):
+    average: float | None
+    answered: int
+    requested: int
+    responded: int
+    response_rate_percent: Percent
+
+
+class BacklogOut(BaseModel):
+    open: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_team: dict[str, int]
+
+
+class MetricsSummary(BaseModel):
+    window: WindowOut
+    volume: VolumeOut
+    first_response: FirstResponseOut
+    resolution: ResolutionOut
+    sla_compliance: dict[str, ComplianceOut]
+    first_contact_resolution: RateOut
+    escalation_rate: RateOut
+    reopen_rate: RateOut
+    csat: CsatOut
+    backlog: BacklogOut
+
+
+def _utc(at: datetime) -> datetime:
+    """A time without an offset is taken as UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@router.get("/summary", response_model=MetricsSummary)
+async def summary(
+    session: SessionDep,
+    _: StaffPrincipal,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    team: Annotated[str | None, Query(max_length=50)] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+) -> MetricsSummary:
+    """Support metrics over `[from, to)` (default: the last 30 days), optionally filtered."""
+    end_at = _utc(end) if end is not None else datetime.now(UTC)
+    start_at = _utc(start) if start is not None else end_at - DEFAULT_WINDOW
+    if start_at >= end_at:
+        raise ApiError(422, "validation_error", "from: must be before to")
+    result = await reporting.summary(
+        session,
+        start=start_at,
+        end=end_at,
+        team=team,
+        priority=priority.value if priority else None,
+        channel=channel.value if channel else None,
+    )
+    window = WindowOut(start=start_at, end=end_at, team=team, priority=priority, channel=channel)
+    return MetricsSummary.model_validate({"window": window, **asdict(result)})
