@@ -13,7 +13,7 @@ from api import errors
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
 from api.limits import BodySizeLimit
-from api.routes import health, metrics, sla, tickets
+from api.routes import health, inbound, metrics, sla, tickets
 from api.service import TicketService
 from domain.policy import load_policy
 from store.engine import create_engine, create_sessionmaker
@@ -68,4 +68,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(tickets.router)
     app.include_router(sla.router)
     app.include_router(metrics.router)
+    app.include_router(
+        inbound.build_router(
+            ticket_prefix=settings.ticket_prefix, mail_domain=mail_domain(settings.mail_from)
+        )
+    )
     return app

@@ -176,7 +176,7 @@ class OutboxEntry(Base):
 
 
 class InboundMessage(Base):
-    """An inbound email's Message-ID, claimed before the email is acted on: what makes it count once.
+    """An inbound email's Message-ID, claimed before the email is acted on: the dedup key.
 
     `outcome` is `pending` while the first request for the Message-ID is handling it, then
     `created`, `threaded` or `follow_up`; `ticket_id` is the ticket the email landed on (None
