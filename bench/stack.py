@@ -1,0 +1,148 @@
+"""The stack under test: `ticketflow dev` in a fresh data dir, on free ports.
+
+Invariants:
+- The bench runs exactly what `make run` runs (`ticketflow dev`: Temporal dev
+  server, SMTP sink, migrations, worker, API), as one child in its own process
+  group, so Ctrl-C reaches only the bench, which then stops the child with
+  SIGTERM; `ticketflow dev` stops its own children in order.
+- The child is started before the bench creates any thread (the Temporal
+  client's runtime): it gets `ticketflow.dev`'s pre-exec hook that makes Linux
+  stop it if the bench dies, and such a hook is only safe then.
+- No setting of the developer's shell or `.env` leaks in: every ticketflow
+  variable is removed from the child's environment, and it runs in the data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ticketflow import dev
+from ticketflow.settings import REPO_ROOT, Settings
+
+START_TIMEOUT_SECONDS = 240.0  # a first start on a busy two-core machine
+STOP_TIMEOUT_SECONDS = 60.0  # `ticketflow dev` gives each of its children 10 s
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports that were free a moment ago (bound together, then released)."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """`os.environ` without any ticketflow setting, the repository on PYTHONPATH, `overrides`."""
+    fields = [*Settings.model_fields.values(), *dev.DevOptions.model_fields.values()]
+    settings = {f.alias for f in fields if f.alias}
+    env = {name: value for name, value in os.environ.items() if name not in settings}
+    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    return {**env, "PYTHONPATH": python_path, **overrides}
+
+
+@dataclass(frozen=True)
+class Ports:
+    temporal: int
+    ui: int
+    smtp: int
+    api: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        temporal, ui, smtp, api = free_ports(4)
+        return cls(temporal=temporal, ui=ui, smtp=smtp, api=api)
+
+
+class BenchStack:
+    """`ticketflow dev` with the dev tokens; `start()` returns once the API is ready."""
+
+    def __init__(self, data_dir: Path | None = None, *, keep: bool = False) -> None:
+        self.owns_dir = data_dir is None
+        self.data_dir = (data_dir or Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))).resolve()
+        self.keep = keep
+        self.ports = Ports.free()
+        self._proc: dev.Process | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "tickets.db"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "dev.log"
+
+    def env(self) -> dict[str, str]:
+        return clean_env(
+            TICKETFLOW_DATA_DIR=str(self.data_dir),
+            TICKETFLOW_DEV_TEMPORAL_PORT=str(self.ports.temporal),
+            TICKETFLOW_DEV_UI_PORT=str(self.ports.ui),
+            TICKETFLOW_DEV_SMTP_PORT=str(self.ports.smtp),
+            API_HOST="127.0.0.1",
+            API_PORT=str(self.ports.api),
+        )
+
+    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "ticketflow", "dev"]
+        with self.log_file.open("wb") as log:
+            # What `dev.spawn(own_group=True)` does, plus a working directory (spawn has no
+            # `cwd`): the data dir, so no `.env` file is read.
+            self._proc = subprocess.Popen(
+                argv,
+                cwd=self.data_dir,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+                preexec_fn=dev._die_with_parent(),  # safe: no thread yet (module doc)
+            )
+        try:
+            dev.wait_until(
+                "the stack (ticketflow dev)",
+                self._ready,
+                timeout=timeout,
+                watch=[("ticketflow dev", self._proc)],
+            )
+        except dev.DevError as exc:
+            raise dev.DevError(
+                f"{exc}; end of {self.log_file}:{dev.log_tail(self.log_file)}"
+            ) from None
+
+    def _ready(self) -> bool:
+        try:
+            response = httpx.get(f"{self.api_url}/readyz", timeout=2.0, trust_env=False)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def stop(self) -> None:
+        """Stop `ticketflow dev` (and so everything it started); remove the data dir we made."""
+        if self._proc is not None:
+            dev.stop_process(self._proc, timeout=STOP_TIMEOUT_SECONDS)
+            self._proc = None
+        if self.owns_dir and not self.keep:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
