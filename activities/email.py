@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import aiosmtplib
+from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -121,23 +122,27 @@ class EmailActivities:
             return SendResult(key=notification.key, status="already_sent")
         if status == "failed":
             return SendResult(key=notification.key, status="failed", error=entry.error)
-        message = build_message(notification, self._renderer, self._mail_from)
+        try:
+            # A template that cannot render will not render on retry either: permanent.
+            message = build_message(notification, self._renderer, self._mail_from)
+        except TemplateError as err:
+            return await self._fail(notification, f"template {notification.template}: {err}")
         try:
             await self._mailer.send(message)
         except ApplicationError as err:
             if err.type != PERMANENT_SMTP_ERROR:
                 raise
-            async with self._sessions.begin() as session:
-                await repository.outbox_finish(
-                    session,
-                    key=notification.key,
-                    status="failed",
-                    at=datetime.now(UTC),
-                    error=str(err),
-                )
-            return SendResult(key=notification.key, status="failed", error=str(err))
+            return await self._fail(notification, str(err))
         async with self._sessions.begin() as session:
             await repository.outbox_finish(
                 session, key=notification.key, status="sent", at=datetime.now(UTC)
             )
         return SendResult(key=notification.key, status="sent")
+
+    async def _fail(self, notification: Notification, error: str) -> SendResult:
+        """Record a permanent failure; the ticket goes on and the timeline says why."""
+        async with self._sessions.begin() as session:
+            await repository.outbox_finish(
+                session, key=notification.key, status="failed", at=datetime.now(UTC), error=error
+            )
+        return SendResult(key=notification.key, status="failed", error=error)

@@ -49,6 +49,9 @@ def ticket_row(state: TicketState) -> dict[str, Any]:
         "closed_at": state.closed_at,
         "reopen_count": state.reopen_count,
         "related_ticket_id": state.related_ticket_id,
+        "csat_score": state.csat_score,
+        "csat_requested_at": state.csat_requested_at,
+        "csat_answered_at": state.csat_answered_at,
         "last_seq": state.last_seq,
         "state": state.model_dump(mode="json"),
     }

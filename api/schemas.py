@@ -46,6 +46,11 @@ class ResolveBody(_Body):
     resolution: Body
 
 
+class CsatBody(_Body):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, Field(max_length=4000)] | None = None
+
+
 class EmptyBody(_Body):
     pass
 

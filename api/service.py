@@ -18,9 +18,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import CustomerReply
+from domain.actions import CustomerReply, Rate
 from domain.assignment import AgentLoad, choose_agent
 from domain.errors import IdempotencyConflict
+from domain.escalation_models import escalation_snapshot
 from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
 from domain.routing import Routing, route
@@ -66,6 +67,7 @@ class TicketService:
         self._task_queue = task_queue
         self._prefix = ticket_prefix
         self._mail_domain = mail_domain
+        self._escalation = escalation_snapshot(policy)
 
     def ticket_id(self, number: int) -> str:
         return f"{self._prefix}-{number:06d}"
@@ -189,6 +191,7 @@ class TicketService:
             assignee=assignee,
             sla=sla,
             lifecycle=self._policy.lifecycle,
+            escalation=self._escalation,
             related_ticket_id=related_ticket_id,
             mail_domain=self._mail_domain,
         )
@@ -218,6 +221,11 @@ class TicketService:
                 raise
             return await self.follow_up(ticket_id, body)
         return Intake(state=state, created=False)
+
+    async def rate(self, ticket_id: str, score: int, comment: str | None) -> TicketState:
+        return await self._handle(ticket_id).execute_update(
+            TicketWorkflow.rate, Rate(score=score, comment=comment)
+        )
 
     async def _exists(self, ticket_id: str) -> bool:
         try:

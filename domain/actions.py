@@ -27,6 +27,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CLOSE = "close"
     CUSTOMER_REPLY = "customer-reply"
+    CSAT = "csat"
 
 
 class _Input(BaseModel):
@@ -93,6 +94,13 @@ class Reopen(_Input):
 
 class Close(_Input):
     actor: str
+
+
+class Rate(_Input):
+    """The customer's satisfaction score after resolution."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
 
 
 class CustomerReply(_Input):

@@ -39,6 +39,8 @@ class Metric(StrEnum):
     FIRST_RESPONSE = "first_response"
     NEXT_UPDATE = "next_update"
     RESOLUTION = "resolution"
+    CSAT_FOLLOWUP = "csat_followup"
+    """A manager's follow-up owed after a low satisfaction score."""
 
 
 class ClockState(StrEnum):
@@ -70,6 +72,8 @@ class EventType(StrEnum):
     CLOSED = "closed"
     STATUS_CHANGED = "status_changed"
     REMINDER_SENT = "reminder_sent"
+    CSAT_REQUESTED = "csat_requested"
+    CSAT_RECEIVED = "csat_received"
     SLA_AT_RISK = "sla_at_risk"
     SLA_BREACHED = "sla_breached"
     SLA_MET = "sla_met"

@@ -7,7 +7,7 @@ an applier that returns the `Effects` to record and send.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.actions import (
     Action,
@@ -16,43 +16,23 @@ from domain.actions import (
     Assign,
     ChangePriority,
     Close,
-    CustomerReply,
     Escalate,
     Hold,
     Reopen,
     RequestInfo,
     Resolve,
 )
+from domain.customer import CustomerTicket
 from domain.enums import EventType, Metric, Status
-from domain.errors import FollowUpRequired, InvalidTransition
-from domain.machine import CUSTOMER, SYSTEM, Effects, TicketCore
+from domain.errors import InvalidTransition
+from domain.machine import CUSTOMER, Effects, agent_actor
 from domain.sla import retarget, start_clock
 from domain.ticket import TicketStarted, TicketState
 
-_ACTIVE = frozenset({Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD})
 
-ALLOWED: dict[Action, frozenset[Status]] = {
-    Action.REPLY: _ACTIVE | {Status.RESOLVED},
-    Action.NOTE: _ACTIVE | {Status.RESOLVED},
-    Action.REQUEST_INFO: _ACTIVE,
-    Action.ASSIGN: _ACTIVE,
-    Action.PRIORITY: _ACTIVE,
-    Action.ESCALATE: _ACTIVE,
-    Action.HOLD: frozenset({Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER}),
-    Action.RESOLVE: _ACTIVE,
-    Action.REOPEN: frozenset({Status.RESOLVED}),
-    Action.CLOSE: frozenset({Status.RESOLVED}),
-    Action.CUSTOMER_REPLY: _ACTIVE | {Status.RESOLVED},
-}
+class Ticket(CustomerTicket):
+    """Creation and the agents' actions (the rest: `CustomerTicket`, `EscalatingTicket`)."""
 
-_ORDER = [Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED]
-
-
-def _agent(actor: str) -> str:
-    return actor if actor == SYSTEM else f"agent:{actor}"
-
-
-class Ticket(TicketCore):
     # -- creation --------------------------------------------------------------------------------
 
     @classmethod
@@ -74,6 +54,7 @@ class Ticket(TicketCore):
             updated_at=at,
             sla=started.sla,
             lifecycle=started.lifecycle,
+            escalation=started.escalation,
             related_ticket_id=started.related_ticket_id,
         )
         ticket = cls(state, started.mail_domain)
@@ -111,21 +92,6 @@ class Ticket(TicketCore):
 
     # -- validation ------------------------------------------------------------------------------
 
-    def check(self, action: Action) -> None:
-        """Refuse `action` unless the current status allows it, saying what is allowed."""
-        allowed = ALLOWED[action]
-        status = self.state.status
-        if status in allowed:
-            return
-        hint = ", ".join(s.value for s in _ORDER if s in allowed)
-        extra = ""
-        if status == Status.CLOSED:
-            extra = "; a closed ticket is final: the customer's next message opens a follow-up"
-        raise InvalidTransition(
-            f"cannot {action.value}: ticket {self.state.ticket_id} is {status.value}; "
-            f"{action.value} is allowed when the ticket is {hint}{extra}"
-        )
-
     def validate_escalate(self, escalate: Escalate) -> None:
         self.check(Action.ESCALATE)
         level = self._target_level(escalate)
@@ -162,26 +128,39 @@ class Ticket(TicketCore):
 
     # -- agent actions ---------------------------------------------------------------------------
 
+    def validate_reply(self) -> None:
+        """Replies are refused on closed tickets, except the follow-up a low score is owed."""
+        if not (self.state.status == Status.CLOSED and self.followup_owed()):
+            self.check(Action.REPLY)
+
     def reply(self, reply: AgentReply, at: datetime) -> Effects:
         """A public reply, emailed to the customer; a first reply opens a new ticket."""
-        self.check(Action.REPLY)
+        self.validate_reply()
         effects = Effects()
         event = self._event(
-            effects, EventType.AGENT_REPLY, at, _agent(reply.actor), body=reply.body, public=True
+            effects,
+            EventType.AGENT_REPLY,
+            at,
+            agent_actor(reply.actor),
+            body=reply.body,
+            public=True,
         )
         self._notify_customer(
             effects, event, "agent_reply", body=reply.body, agent_name=reply.agent_name
         )
         self.public_response(effects, at)
+        self._meet(effects, Metric.CSAT_FOLLOWUP, at)
         if self.state.status == Status.NEW:
-            self._set_status(effects, Status.OPEN, at, _agent(reply.actor))
+            self._set_status(effects, Status.OPEN, at, agent_actor(reply.actor))
         return effects
 
     def note(self, note: AgentNote, at: datetime) -> Effects:
         """Internal: never emailed, never an SLA response."""
         self.check(Action.NOTE)
         effects = Effects()
-        self._event(effects, EventType.NOTE, at, _agent(note.actor), body=note.body, public=False)
+        self._event(
+            effects, EventType.NOTE, at, agent_actor(note.actor), body=note.body, public=False
+        )
         return effects
 
     def request_info(self, request: RequestInfo, at: datetime) -> Effects:
@@ -189,14 +168,14 @@ class Ticket(TicketCore):
         self.check(Action.REQUEST_INFO)
         effects = Effects()
         event = self._event(
-            effects, EventType.INFO_REQUESTED, at, _agent(request.actor), body=request.body
+            effects, EventType.INFO_REQUESTED, at, agent_actor(request.actor), body=request.body
         )
         self._notify_customer(
             effects, event, "request_info", body=request.body, agent_name=request.agent_name
         )
         self.public_response(effects, at)
         self._update(awaiting_since=at, reminder_sent_at=None)
-        self._set_status(effects, Status.AWAITING_CUSTOMER, at, _agent(request.actor))
+        self._set_status(effects, Status.AWAITING_CUSTOMER, at, agent_actor(request.actor))
         return effects
 
     def assign(self, assign: Assign, at: datetime) -> Effects:
@@ -211,11 +190,11 @@ class Ticket(TicketCore):
             effects,
             EventType.ASSIGNED,
             at,
-            _agent(assign.actor),
+            agent_actor(assign.actor),
             **{"from": previous, "to": {"agent_id": assign.agent_id, "team": assign.team}},
         )
         if self.state.status == Status.NEW and assign.agent_id is not None:
-            self._set_status(effects, Status.OPEN, at, _agent(assign.actor))
+            self._set_status(effects, Status.OPEN, at, agent_actor(assign.actor))
         return effects
 
     def change_priority(self, change: ChangePriority, at: datetime) -> Effects:
@@ -236,7 +215,7 @@ class Ticket(TicketCore):
             effects,
             EventType.PRIORITY_CHANGED,
             at,
-            _agent(change.actor),
+            agent_actor(change.actor),
             **{"from": old_priority, "to": change.priority},
             reason=change.reason,
             sla_policy={"from": old_policy, "to": change.sla.policy_id},
@@ -247,19 +226,16 @@ class Ticket(TicketCore):
         return effects
 
     def escalate(self, escalate: Escalate, at: datetime) -> Effects:
+        """Up (alerting the level's team and telling the customer) or down, by hand."""
         self.validate_escalate(escalate)
         effects = Effects()
-        level = self._target_level(escalate)
-        previous = self.state.escalation_level
-        self._update(escalation_level=level)
-        self._event(
+        self.raise_level(
             effects,
-            EventType.ESCALATED,
             at,
-            _agent(escalate.actor),
-            **{"from": previous, "to": level},
             reason=escalate.reason,
-            direction="up" if level > previous else "down",
+            trigger="manual",
+            actor=agent_actor(escalate.actor),
+            level=self._target_level(escalate),
         )
         return effects
 
@@ -267,9 +243,9 @@ class Ticket(TicketCore):
         """Waiting on a third party or an internal team (not the customer)."""
         self.check(Action.HOLD)
         effects = Effects()
-        self._event(effects, EventType.ON_HOLD, at, _agent(hold.actor), reason=hold.reason)
+        self._event(effects, EventType.ON_HOLD, at, agent_actor(hold.actor), reason=hold.reason)
         self._update(awaiting_since=None, reminder_sent_at=None)
-        self._set_status(effects, Status.ON_HOLD, at, _agent(hold.actor))
+        self._set_status(effects, Status.ON_HOLD, at, agent_actor(hold.actor))
         return effects
 
     def resolve(self, resolve: Resolve, at: datetime) -> Effects:
@@ -277,7 +253,11 @@ class Ticket(TicketCore):
         self.check(Action.RESOLVE)
         effects = Effects()
         event = self._event(
-            effects, EventType.RESOLVED, at, _agent(resolve.actor), resolution=resolve.resolution
+            effects,
+            EventType.RESOLVED,
+            at,
+            agent_actor(resolve.actor),
+            resolution=resolve.resolution,
         )
         self._notify_customer(
             effects,
@@ -286,133 +266,18 @@ class Ticket(TicketCore):
             resolution=resolve.resolution,
             agent_name=resolve.agent_name,
         )
-        self._resolve(effects, at, _agent(resolve.actor), auto=False)
+        self._resolve(effects, at, agent_actor(resolve.actor), auto=False)
         return effects
 
-    def _free_capacity(self, effects: Effects) -> None:
-        """The assignee's slot frees up (resolved, or reassigned): their team's queue may move."""
-        assignee = self.state.assignee
-        if assignee is not None and self.state.team is not None:
-            effects.freed_teams.append(self.state.team)
-
-    def _resolve(self, effects: Effects, at: datetime, actor: str, *, auto: bool) -> None:
-        self._free_capacity(effects)
-        if not auto:
-            self.public_response(effects, at)
-        self._meet(effects, Metric.RESOLUTION, at)
-        self._cancel(Metric.NEXT_UPDATE)
-        self._update(resolved_at=at, resolved_by=actor, auto_resolved=auto, awaiting_since=None)
-        self._set_status(effects, Status.RESOLVED, at, actor)
-
-    def reopen(self, reopen: Reopen, at: datetime, actor: str | None = None) -> Effects:
+    def reopen(self, reopen: Reopen, at: datetime) -> Effects:
+        """An agent reopens a resolved ticket; its resolution clock starts a new cycle."""
         self.check(Action.REOPEN)
         effects = Effects()
-        who = actor or _agent(reopen.actor)
-        self._update(reopen_count=self.state.reopen_count + 1, resolved_at=None)
-        self._event(
-            effects,
-            EventType.REOPENED,
-            at,
-            who,
-            reason=reopen.reason,
-            count=self.state.reopen_count,
-        )
-        self._set_status(effects, Status.OPEN, at, who)
-        self._restart_resolution(at)
+        self._reopen(effects, at, agent_actor(reopen.actor), reopen.reason)
         return effects
 
-    def _restart_resolution(self, at: datetime) -> None:
-        """Per the policy: a new resolution cycle, or the old one continued (resolved time
-        counted as a pause)."""
-        clock = self.state.clocks.get(Metric.RESOLUTION)
-        if clock is None or clock.met_at is None or self.state.sla.reopen == "new_cycle":
-            self._start(Metric.RESOLUTION, at)
-            return
-        from domain.calendar import Interval
-
-        continued = clock.model_copy(
-            update={
-                "met_at": None,
-                "state": "breached" if clock.breached_at else "running",
-                "pauses": [*clock.pauses, Interval(start=clock.met_at, end=at)],
-            }
-        )
-        self._set_clock(retarget(self.state.sla, continued, continued.target_seconds))
-
-    def close(self, close: Close, at: datetime, actor: str | None = None) -> Effects:
+    def close(self, close: Close, at: datetime) -> Effects:
         self.check(Action.CLOSE)
         effects = Effects()
-        who = actor or _agent(close.actor)
-        self._update(closed_at=at)
-        self._event(effects, EventType.CLOSED, at, who)
-        self._set_status(effects, Status.CLOSED, at, who)
+        self._close(effects, at, agent_actor(close.actor))
         return effects
-
-    # -- the customer's side ---------------------------------------------------------------------
-
-    def validate_customer_reply(self, at: datetime) -> None:
-        """A closed ticket, or one resolved longer ago than the reopen window, takes no replies:
-        the customer's message becomes a follow-up ticket instead."""
-        state = self.state
-        window = timedelta(seconds=state.lifecycle.reopen_window)
-        late = (
-            state.status == Status.RESOLVED
-            and state.resolved_at is not None
-            and (at > state.resolved_at + window)
-        )
-        if state.status == Status.CLOSED or late:
-            raise FollowUpRequired(
-                f"ticket {state.ticket_id} is {state.status.value} and takes no more replies; "
-                "the message opens a follow-up ticket"
-            )
-        self.check(Action.CUSTOMER_REPLY)
-
-    def customer_reply(self, reply: CustomerReply, at: datetime) -> Effects:
-        """Resumes what waited on the customer; on a resolved ticket it reopens it."""
-        self.validate_customer_reply(at)
-        effects = Effects()
-        self._event(
-            effects,
-            EventType.CUSTOMER_REPLY,
-            at,
-            CUSTOMER,
-            body=reply.body,
-            message_id=reply.message_id,
-        )
-        if self.state.status == Status.RESOLVED:
-            reopened = self.reopen(Reopen(actor=CUSTOMER, reason="customer replied"), at, CUSTOMER)
-            effects.events += reopened.events
-            effects.notifications += reopened.notifications
-        elif self.state.status == Status.AWAITING_CUSTOMER:
-            self._update(awaiting_since=None, reminder_sent_at=None)
-            self._set_status(effects, Status.OPEN, at, CUSTOMER)
-        return effects
-
-    # -- time ------------------------------------------------------------------------------------
-
-    def tick(self, now: datetime) -> Effects:
-        """Everything due by `now`: SLA points, reminder, auto-resolve, auto-close."""
-        effects = Effects()
-        self._advance_clocks(effects, now)
-        deadline = self.lifecycle_deadline()
-        if deadline is None or deadline > now or self.state.status == Status.CLOSED:
-            return effects
-        status = self.state.status
-        if status == Status.AWAITING_CUSTOMER and self.state.reminder_sent_at is None:
-            event = self._event(effects, EventType.REMINDER_SENT, deadline, SYSTEM)
-            self._notify_customer(effects, event, "awaiting_reminder")
-            self._update(reminder_sent_at=deadline)
-        elif status == Status.AWAITING_CUSTOMER:
-            event = self._event(
-                effects, EventType.RESOLVED, deadline, SYSTEM, resolution="no reply from customer"
-            )
-            self._notify_customer(effects, event, "auto_close_notice")
-            self._resolve(effects, deadline, SYSTEM, auto=True)
-        elif status == Status.RESOLVED:
-            effects.events += self.close(Close(actor=SYSTEM), deadline, SYSTEM).events
-        return effects
-
-    def finished(self, now: datetime) -> bool:
-        """Closed, and past the window in which it may still receive a survey answer."""
-        end = self.ends_at()
-        return self.state.status == Status.CLOSED and end is not None and now >= end

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.actions import Action
 from domain.enums import EventType, Metric, Status
+from domain.errors import InvalidTransition
 from domain.notifications import Notification, message_id, notification_key
 from domain.sla import (
     SlaClock,
@@ -25,6 +27,31 @@ from domain.sla import (
     start_clock,
 )
 from domain.ticket import TicketEvent, TicketState
+
+_ACTIVE = frozenset({Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD})
+
+ALLOWED: dict[Action, frozenset[Status]] = {
+    Action.REPLY: _ACTIVE | {Status.RESOLVED},
+    Action.NOTE: _ACTIVE | {Status.RESOLVED},
+    Action.REQUEST_INFO: _ACTIVE,
+    Action.ASSIGN: _ACTIVE,
+    Action.PRIORITY: _ACTIVE,
+    Action.ESCALATE: _ACTIVE,
+    Action.HOLD: frozenset({Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER}),
+    Action.RESOLVE: _ACTIVE,
+    Action.REOPEN: frozenset({Status.RESOLVED}),
+    Action.CLOSE: frozenset({Status.RESOLVED}),
+    Action.CUSTOMER_REPLY: _ACTIVE | {Status.RESOLVED},
+    Action.CSAT: frozenset({Status.RESOLVED, Status.CLOSED}),
+}
+
+_ORDER = [Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED]
+
+
+def agent_actor(actor: str) -> str:
+    """How an agent (or the system acting for one) is named on the timeline."""
+    return actor if actor == SYSTEM else f"agent:{actor}"
+
 
 SYSTEM = "system"
 CUSTOMER = "customer"
@@ -46,6 +73,21 @@ class TicketCore:
     def __init__(self, state: TicketState, mail_domain: str) -> None:
         self.state = state
         self.mail_domain = mail_domain
+
+    def check(self, action: Action) -> None:
+        """Refuse `action` unless the current status allows it, saying what is allowed."""
+        allowed = ALLOWED[action]
+        status = self.state.status
+        if status in allowed:
+            return
+        hint = ", ".join(s.value for s in _ORDER if s in allowed)
+        extra = ""
+        if status == Status.CLOSED:
+            extra = "; a closed ticket is final: the customer's next message opens a follow-up"
+        raise InvalidTransition(
+            f"cannot {action.value}: ticket {self.state.ticket_id} is {status.value}; "
+            f"{action.value} is allowed when the ticket is {hint}{extra}"
+        )
 
     def _update(self, **changes: Any) -> None:
         self.state = self.state.model_copy(update=changes)
@@ -219,7 +261,7 @@ class TicketCore:
         lifecycle = self.lifecycle_deadline()
         return min((t for t in (sla, lifecycle) if t is not None), default=None)
 
-    def _advance_clocks(self, effects: Effects, now: datetime) -> None:
+    def _advance_clocks(self, effects: Effects, now: datetime) -> list[SlaTransition]:
         transitions: list[SlaTransition] = []
         for clock in list(self.state.clocks.values()):
             advanced, reached = advance(self.state.sla, clock, now)
@@ -227,3 +269,4 @@ class TicketCore:
                 self._set_clock(advanced)
                 transitions += reached
         self._sla_events(effects, transitions)
+        return transitions

@@ -47,7 +47,8 @@ PRIORITIES: tuple[Priority, ...] = tuple(Priority)
 PLANS: tuple[Plan, ...] = tuple(Plan)
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
 STATUSES: tuple[Status, ...] = tuple(Status)
-METRICS: tuple[Metric, ...] = tuple(Metric)
+# The clocks a policy sets targets for (the CSAT follow-up is set by the escalation ladder).
+METRICS: tuple[Metric, ...] = (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE, Metric.RESOLUTION)
 
 
 class PolicyModel(BaseModel):
@@ -62,7 +63,7 @@ class SlaTargets(PolicyModel):
     resolution: PositiveDuration | None = None
 
     def for_metric(self, metric: Metric | str) -> int | None:
-        target: int | None = getattr(self, metric)
+        target: int | None = getattr(self, str(metric), None)
         return target
 
 

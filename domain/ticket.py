@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.enums import Channel, EventType, Metric, Plan, Priority, Status
+from domain.escalation_models import EscalationSnapshot
 from domain.policy_models import LifecycleSpec
 from domain.sla import SlaClock, SlaSnapshot
 
@@ -149,8 +150,17 @@ class TicketState(BaseModel):
     auto_resolved: bool = False
     closed_at: datetime | None = None
     reopen_count: int = 0
+    unresolved_steps: int = 0
+    """How many "unresolved for too long" escalations have fired."""
+    csat_requested_at: datetime | None = None
+    csat_score: int | None = None
+    csat_comment: str | None = None
+    csat_answered_at: datetime | None = None
+    inbound_message_ids: list[str] = []
+    """Message-IDs of the customer emails already applied (the latest few hundred)."""
     related_ticket_id: str | None = None
     sla: SlaSnapshot
+    escalation: EscalationSnapshot = EscalationSnapshot()
     lifecycle: LifecycleSpec = LifecycleSpec()
     clocks: dict[Metric, SlaClock] = {}
     clock_history: list[SlaClock] = []
@@ -179,6 +189,7 @@ class TicketStarted(BaseModel):
     """Chosen by routing at intake; None leaves the ticket in the team's queue."""
     sla: SlaSnapshot
     lifecycle: LifecycleSpec = LifecycleSpec()
+    escalation: EscalationSnapshot = EscalationSnapshot()
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"

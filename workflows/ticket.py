@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerReply,
         Escalate,
         Hold,
+        Rate,
         Reopen,
         RequestInfo,
         Resolve,
@@ -111,7 +112,7 @@ class TicketWorkflow:
 
     @reply.validator
     def _validate_reply(self, reply: AgentReply) -> None:
-        self._validate(lambda t: t.check(Action.REPLY))
+        self._validate(lambda t: t.validate_reply())
 
     @workflow.update
     def note(self, note: AgentNote) -> TicketState:
@@ -196,6 +197,15 @@ class TicketWorkflow:
     @customer_reply.validator
     def _validate_customer_reply(self, reply: CustomerReply) -> None:
         self._validate(lambda t: t.validate_customer_reply(workflow.now()))
+
+    @workflow.update
+    def rate(self, rate: Rate) -> TicketState:
+        """The customer's satisfaction score; a low one owes a manager follow-up."""
+        return self._apply(lambda t, now: t.rate(rate, now))
+
+    @rate.validator
+    def _validate_rate(self, rate: Rate) -> None:
+        self._validate(lambda t: t.validate_rate(rate))
 
     # -- the main loop ---------------------------------------------------------------------
 

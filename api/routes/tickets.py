@@ -19,6 +19,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.schemas import (
     AssignBody,
+    CsatBody,
     EmptyBody,
     EscalateBody,
     EventOut,
@@ -210,3 +211,11 @@ async def customer_reply(
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/tickets/{intake.state.ticket_id}"
     return _view(intake.state)
+
+
+@router.post("/{ticket_id}/csat", response_model=TicketView)
+async def csat(
+    ticket_id: str, body: CsatBody, tickets: TicketServiceDep, _: ServicePrincipal
+) -> TicketView:
+    """The customer's satisfaction score (1-5), once, after resolution."""
+    return _view(await tickets.rate(ticket_id, body.score, body.comment))

@@ -114,3 +114,17 @@ def test_unknown_language_falls_back_to_english() -> None:
     rendered = TemplateRenderer().render("acknowledgment", "xx", _notification().context)
     assert rendered.subject.startswith("[TKT-000007]")
     assert "Thank you for contacting us" in rendered.text
+
+
+async def test_a_template_that_cannot_render_fails_once_and_is_not_retried(
+    activities: EmailActivities, smtp: tuple[Mailbox, int]
+) -> None:
+    box, _ = smtp
+    broken = _notification().model_copy(update={"template": "no_such_template"})
+    result = await activities.send_email(broken)
+    again = await activities.send_email(broken)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "no_such_template" in result.error
+    assert again.status == "failed"
+    assert box.messages == []

@@ -69,7 +69,12 @@ async def test_an_agent_gets_the_summary_of_the_last_30_days(http: httpx.AsyncCl
         "count": 0, "median_seconds": None, "p90_seconds": None, "within_sla_percent": None
     }  # fmt: skip
     assert body["resolution"]["within_sla_percent"] == {"first_cycle": None, "all_cycles": None}
-    assert set(body["sla_compliance"]) == {"first_response", "next_update", "resolution"}
+    assert set(body["sla_compliance"]) == {
+        "first_response",
+        "next_update",
+        "resolution",
+        "csat_followup",
+    }
     assert body["escalation_rate"] == {"count": 0, "total": 1, "percent": 0.0}
     assert body["csat"]["average"] is None
     assert body["backlog"]["open"] == 2

@@ -17,6 +17,7 @@ from domain.actions import (
     CustomerReply,
     Escalate,
     Hold,
+    Rate,
     Reopen,
     RequestInfo,
     Resolve,
@@ -93,6 +94,7 @@ ACTIONS: dict[Action, Callable[[Ticket, datetime], Effects]] = {
     Action.REOPEN: lambda t, at: t.reopen(Reopen(actor="bob", reason="not fixed"), at),
     Action.CLOSE: lambda t, at: t.close(Close(actor="bob"), at),
     Action.CUSTOMER_REPLY: lambda t, at: t.customer_reply(CustomerReply(body="more info"), at),
+    Action.CSAT: lambda t, at: t.rate(Rate(score=4), at),
 }
 
 # The status machine, written out by hand: action -> statuses it is allowed from.
@@ -109,6 +111,7 @@ EXPECTED_ALLOWED = {
     Action.REOPEN: {Status.RESOLVED},
     Action.CLOSE: {Status.RESOLVED},
     Action.CUSTOMER_REPLY: ACTIVE | {Status.RESOLVED},
+    Action.CSAT: {Status.RESOLVED, Status.CLOSED},
 }
 # Where an allowed action leaves the ticket.
 EXPECTED_STATUS_AFTER = {
@@ -233,7 +236,8 @@ def test_tick_emits_at_risk_then_breach_exactly_once() -> None:
     assert types(at_risk) == [EventType.SLA_AT_RISK]
     assert at_risk.events[0].at == MONDAY_10 + timedelta(minutes=96)
     breach = ticket.tick(MONDAY_10 + 2 * H)
-    assert types(breach) == [EventType.SLA_BREACHED]
+    # A breach escalates one level (see test_escalation.py for the alerts).
+    assert types(breach) == [EventType.SLA_BREACHED, EventType.ESCALATED]
     assert breach.events[0].data == {
         "metric": "first_response",
         "cycle": 1,

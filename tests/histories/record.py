@@ -12,7 +12,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -89,7 +89,8 @@ async def record(names: list[str]) -> None:
             async with running_worker(env.client, "replay-recording", url, port):
                 for name in names:
                     ticket_id = f"TKT-{name[:12]}"
-                    start = started(ticket_id, datetime.now(UTC), request(priority="P2"))
+                    now = await env.get_current_time()
+                    start = started(ticket_id, now, request(priority="P2"))
                     handle = await env.client.start_workflow(
                         TicketWorkflow.run,
                         TicketWorkflowInput(started=start),

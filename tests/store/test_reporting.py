@@ -88,7 +88,7 @@ TICKETS = [
            csat_answered_at=at(S, 10 * HOUR), csat_score=1),
 ]  # fmt: skip
 
-FR, NU, RES = "first_response", "next_update", "resolution"
+FR, NU, RES, CSAT_FU = "first_response", "next_update", "resolution", "csat_followup"
 # (ticket, metric, cycle, event, at)
 SLA = [
     ("T1", FR, 1, "met", at(W, 600)),
@@ -200,6 +200,7 @@ async def test_every_figure_over_the_window(sessions: SessionMaker) -> None:
     assert got.sla_compliance == {
         "first_response": Compliance(9, 1, 88.9),
         "next_update": Compliance(6, 2, 66.7),
+        CSAT_FU: Compliance(0, 0, None),
         "resolution": Compliance(7, 2, 71.4),
     }
 
@@ -236,6 +237,7 @@ async def test_team_filter_applies_to_every_figure(sessions: SessionMaker) -> No
     assert got.sla_compliance == {
         "first_response": Compliance(2, 0, 100.0),
         "next_update": Compliance(1, 0, 100.0),  # T4; T10's met is at E
+        CSAT_FU: Compliance(0, 0, None),
         "resolution": Compliance(1, 1, 0.0),
     }
     assert got.first_contact_resolution == Rate(0, 1, 0.0)
@@ -276,7 +278,7 @@ async def test_an_empty_window_has_zeros_and_nulls(sessions: SessionMaker) -> No
     )
     assert got.first_response == reporting.FirstResponse(0, None, None, None)
     assert got.resolution == reporting.Resolution(0, None, None, WithinSla(None, None))
-    assert got.sla_compliance == {m: Compliance(0, 0, None) for m in (FR, NU, RES)}
+    assert got.sla_compliance == {m: Compliance(0, 0, None) for m in (FR, NU, RES, CSAT_FU)}
     assert got.first_contact_resolution == got.reopen_rate == Rate(0, 0, None)
     assert got.escalation_rate == Rate(0, 0, None)
     assert got.csat == Csat(None, 0, 0, 0, None)

@@ -13,6 +13,7 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
+from domain.escalation_models import escalation_snapshot
 from domain.policy import SupportPolicy, load_policy
 from domain.routing import route
 from domain.ticket import TicketCreate, TicketStarted
@@ -78,5 +79,7 @@ def started(
             channel=body.channel.value,
             created_year=created_at.year,
         ),
+        lifecycle=policy.lifecycle,
+        escalation=escalation_snapshot(policy),
         mail_domain="desk.example",
     )

@@ -73,7 +73,7 @@ async def test_history_timers_and_updates_survive_continue_as_new(
             task_queue=task_queue,
             search_attributes=sa.initial_attributes(Ticket.create(begin)[0].state),
         )
-        handle = env.client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+        handle = env.client.get_workflow_handle(ticket_id)
         first_run = (await handle.describe()).run_id
 
         # A steady stream of updates, so some are in flight while a run continues as new;

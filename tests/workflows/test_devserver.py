@@ -50,7 +50,7 @@ async def test_a_three_second_target_breaches_within_a_second_of_its_due_time(
     begin = _fast(started(ticket_id, created, request(priority="P1")), 3)
     async with running_worker(dev_env.client, task_queue, sqlite_url, port):
         await _start(dev_env.client, task_queue, begin)
-        handle = dev_env.client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+        handle = dev_env.client.get_workflow_handle(ticket_id)
         seen_breach_at: list[datetime] = []
 
         async def breached() -> bool:
@@ -84,7 +84,7 @@ async def test_operators_find_breached_p1_tickets_with_visibility_queries(
     async with running_worker(dev_env.client, task_queue, sqlite_url, port):
         for begin in (p1_breaching, p1_answered, p3_quiet):
             await _start(dev_env.client, task_queue, begin)
-        answered = dev_env.client.get_workflow_handle_for(TicketWorkflow.run, p1_answered.ticket_id)
+        answered = dev_env.client.get_workflow_handle(p1_answered.ticket_id)
         await answered.execute_update(TicketWorkflow.reply, AgentReply(actor="alice", body="On it"))
 
         mine = f'WorkflowId STARTS_WITH "TKT-{run}-"'
@@ -105,7 +105,8 @@ async def test_operators_find_breached_p1_tickets_with_visibility_queries(
     attrs = description.typed_search_attributes
     assert attrs.get(sa.TICKET_TEAM) == p1_breaching.team
     assert attrs.get(sa.CUSTOMER_PLAN) == "starter"
-    assert attrs.get(sa.ESCALATION_LEVEL) == 0
+    # The breach raised it one level (L1 -> L2), as the ladder says.
+    assert attrs.get(sa.ESCALATION_LEVEL) == 1
     # No personal data: nothing in the attributes carries the requester's email or name.
     values = " ".join(str(pair.value) for pair in attrs)
     assert "ana@example.com" not in values

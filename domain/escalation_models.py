@@ -1,0 +1,51 @@
+"""The escalation ladder as a ticket snapshots it at intake, with recipients resolved."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.enums import Priority
+from domain.policy import SupportPolicy
+
+MAX_LEVEL = 3
+
+
+class LadderLevel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    level: int
+    name: str
+    recipients: list[str]
+
+
+class EscalationSnapshot(BaseModel):
+    """The ladder as it stood when the ticket was created."""
+
+    model_config = ConfigDict(frozen=True)
+
+    levels: list[LadderLevel] = []
+    unresolved_after: dict[Priority, int] = {}
+    reopen_threshold: int = 3
+    low_csat_threshold: int = 3
+    team_leads: dict[str, str] = {}
+    """Team id → the lead's address: who hears that a clock is at risk."""
+    csat_followup_seconds: int = 12 * 3600
+
+    def level(self, number: int) -> LadderLevel | None:
+        return next((lv for lv in self.levels if lv.level == number), None)
+
+
+def escalation_snapshot(policy: SupportPolicy) -> EscalationSnapshot:
+    spec = policy.escalation
+    levels = []
+    for lv in spec.levels:
+        recipients = [policy.teams[lv.notify_team].email] if lv.notify_team else []
+        recipients += [policy.agents[a].email for a in lv.notify_agents]
+        levels.append(LadderLevel(level=lv.level, name=lv.name, recipients=recipients))
+    return EscalationSnapshot(
+        levels=levels,
+        unresolved_after=dict(spec.unresolved_after),
+        reopen_threshold=spec.reopen_threshold,
+        low_csat_threshold=spec.low_csat_threshold,
+        team_leads={tid: policy.agents[team.lead].email for tid, team in policy.teams.items()},
+    )
