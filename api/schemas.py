@@ -87,9 +87,23 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class NotificationOut(BaseModel):
+    """An email of the ticket, from the outbox: `sent`, `failed`, or still in flight."""
+
+    template: str
+    recipient: str
+    message_id: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    error: str | None
+
+
 class Timeline(BaseModel):
     ticket_id: str
     items: list[EventOut]
+    notifications: list[NotificationOut]
 
 
 class SlaExplanation(BaseModel):

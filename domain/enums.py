@@ -77,5 +77,4 @@ class EventType(StrEnum):
     SLA_AT_RISK = "sla_at_risk"
     SLA_BREACHED = "sla_breached"
     SLA_MET = "sla_met"
-    NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"

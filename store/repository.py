@@ -225,7 +225,20 @@ async def count_open_by_assignee(session: AsyncSession, *, agent_id: str) -> int
 # -- outbox --------------------------------------------------------------------
 
 
-async def outbox_begin(
+async def list_notifications(session: AsyncSession, *, ticket_id: str) -> list[OutboxEntry]:
+    stmt = (
+        select(OutboxEntry)
+        .where(OutboxEntry.ticket_id == ticket_id)
+        .order_by(OutboxEntry.created_at, OutboxEntry.key)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def outbox_get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
+    return await session.get(OutboxEntry, key)
+
+
+async def outbox_commit(
     session: AsyncSession,
     *,
     key: str,
@@ -234,36 +247,27 @@ async def outbox_begin(
     recipient: str,
     message_id: str,
     at: datetime,
-) -> OutboxEntry:
-    """Create the entry as `sending` if new, count the attempt, and return it."""
-    stmt = (
-        _upsert_insert(session, OutboxEntry)
-        .values(
-            key=key,
-            ticket_id=ticket_id,
-            template=template,
-            recipient=recipient,
-            message_id=message_id,
-            status="sending",
-            attempts=0,
-            created_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    status: str = "committing",
+    error: str | None = None,
+) -> None:
+    """Record an attempt reaching the point of no return (or a permanent failure)."""
+    values = {
+        "key": key,
+        "ticket_id": ticket_id,
+        "template": template,
+        "recipient": recipient,
+        "message_id": message_id,
+        "status": status,
+        "attempts": 1,
+        "created_at": at,
+        "error": error,
+    }
+    stmt = _upsert_insert(session, OutboxEntry).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"status": status, "error": error, "attempts": OutboxEntry.attempts + 1},
     )
     await session.execute(stmt)
-    await session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.key == key, OutboxEntry.status == "sending")
-        .values(attempts=OutboxEntry.attempts + 1)
-    )
-    entry = (
-        await session.execute(
-            select(OutboxEntry)
-            .where(OutboxEntry.key == key)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
-    return entry
 
 
 async def outbox_finish(

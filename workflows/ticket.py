@@ -58,6 +58,10 @@ MAIL_RETRY = RetryPolicy(
 )
 
 
+async def _done() -> None:
+    return None
+
+
 class TicketWorkflowInput(BaseModel):
     started: TicketStarted
     carried: TicketState | None = None
@@ -251,41 +255,44 @@ class TicketWorkflow:
         self._freed_teams += [t for t in effects.freed_teams if t not in self._freed_teams]
 
     async def _flush(self) -> None:
-        """Record events, then send notifications; loops until handlers add nothing more."""
+        """Record events and send notifications side by side (neither waits for the other),
+        then move freed team queues; repeat until handlers add nothing more."""
         while self._has_work():
-            if self._unrecorded:
-                events, self._unrecorded = self._unrecorded, []
-                await workflow.execute_activity_method(
+            events, self._unrecorded = self._unrecorded, []
+            batch, self._unsent = self._unsent, []
+            recording = (
+                workflow.execute_activity_method(
                     ProjectionActivities.record_ticket,
                     ProjectionInput(state=self._ticket.state, events=events),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=STORE_RETRY,
                     summary=f"record events {events[0].seq}-{events[-1].seq}",
                 )
-            if self._unsent:
-                batch, self._unsent = self._unsent, []
-                results = await asyncio.gather(
-                    *(
-                        workflow.execute_activity_method(
-                            EmailActivities.send_email,
-                            n,
-                            start_to_close_timeout=timedelta(seconds=60),
-                            retry_policy=MAIL_RETRY,
-                            summary=f"send {n.template.replace('_', ' ')}",
-                        )
-                        for n in batch
-                    )
+                if events
+                else _done()
+            )
+            sending = [
+                workflow.execute_activity_method(
+                    EmailActivities.send_email,
+                    n,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    heartbeat_timeout=timedelta(seconds=10),
+                    retry_policy=MAIL_RETRY,
+                    summary=f"send {n.template.replace('_', ' ')}",
                 )
-                effects = Effects()
-                for n, result in zip(batch, results, strict=True):
-                    kind = (
-                        EventType.NOTIFICATION_SENT
-                        if result.status != "failed"
-                        else EventType.NOTIFICATION_FAILED
+                for n in batch
+            ]
+            _, results = await asyncio.gather(recording, asyncio.gather(*sending))
+            # Sent emails are in the outbox (the timeline shows them from there); only a
+            # permanent refusal becomes a ticket event.
+            effects = Effects()
+            for n, result in zip(batch, results, strict=True):
+                if result.status == "failed":
+                    self._ticket.note_notification(
+                        effects, EventType.NOTIFICATION_FAILED, n, workflow.now(), result.error
                     )
-                    self._ticket.note_notification(effects, kind, n, workflow.now(), result.error)
-                self._queue(effects)
-            if self._freed_teams and not self._unrecorded:
+            self._queue(effects)
+            if self._freed_teams:
                 # After recording, so the store already counts this ticket as resolved.
                 teams, self._freed_teams = self._freed_teams, []
                 for team in teams:

@@ -23,6 +23,7 @@ from api.schemas import (
     EmptyBody,
     EscalateBody,
     EventOut,
+    NotificationOut,
     PriorityBody,
     ReasonBody,
     ResolveBody,
@@ -105,13 +106,15 @@ async def get_ticket(ticket_id: str, tickets: TicketServiceDep, _: AnyPrincipal)
 
 @router.get("/{ticket_id}/events", response_model=Timeline)
 async def ticket_events(ticket_id: str, session: SessionDep, _: AnyPrincipal) -> Timeline:
-    """The ticket's timeline, oldest first, as recorded in the store."""
+    """The ticket's timeline, oldest first, and every email it sent, from the store."""
     if await repository.get_ticket(session, ticket_id=ticket_id) is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
     events = await repository.list_events(session, ticket_id=ticket_id)
+    sent = await repository.list_notifications(session, ticket_id=ticket_id)
     return Timeline(
         ticket_id=ticket_id,
         items=[EventOut.model_validate(e, from_attributes=True) for e in events],
+        notifications=[NotificationOut.model_validate(n, from_attributes=True) for n in sent],
     )
 
 
