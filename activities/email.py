@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ class SmtpConfig:
     starttls: bool = False
     use_tls: bool = False
     timeout: float = 30.0
+    local_hostname: str | None = None
+    """The EHLO name; the host's FQDN if unset."""
 
 
 class SmtpMailer:
@@ -43,6 +46,8 @@ class SmtpMailer:
 
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        # aiosmtplib would resolve the EHLO name (a DNS lookup) on every connection.
+        self._local_hostname = config.local_hostname or socket.getfqdn()
 
     async def send(
         self, message: EmailMessage, before_commit: Callable[[], Awaitable[None]]
@@ -62,6 +67,7 @@ class SmtpMailer:
             start_tls=cfg.starttls,
             use_tls=cfg.use_tls,
             timeout=cfg.timeout,
+            local_hostname=self._local_hostname,
         )
         try:
             async with client:

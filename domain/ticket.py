@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.enums import Channel, EventType, Metric, Plan, Priority, Status
 from domain.escalation_models import EscalationSnapshot
+from domain.notifications import Notification
 from domain.policy_models import LifecycleSpec
 from domain.sla import SlaClock, SlaSnapshot
 
@@ -193,3 +194,14 @@ class TicketStarted(BaseModel):
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"
+
+
+class TicketWorkflowInput(BaseModel):
+    """The input of `TicketWorkflow` (defined here, outside the sandboxed module, so a new
+    workflow run does not rebuild the model class)."""
+
+    started: TicketStarted
+    carried: TicketState | None = None
+    """Set when continuing as new: the state to resume from."""
+    unrecorded: list[TicketEvent] = []
+    unsent: list[Notification] = []

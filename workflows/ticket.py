@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -43,9 +42,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import Ticket
     from domain.machine import Effects
     from domain.notifications import Notification
-    from domain.ticket import TicketEvent, TicketStarted, TicketState
+    from domain.ticket import TicketEvent, TicketState, TicketWorkflowInput
     from workflows import search_attributes as sa
     from workflows.details import current_details
+
+__all__ = ["TicketWorkflow", "TicketWorkflowInput"]
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -60,14 +61,6 @@ MAIL_RETRY = RetryPolicy(
 
 async def _done() -> None:
     return None
-
-
-class TicketWorkflowInput(BaseModel):
-    started: TicketStarted
-    carried: TicketState | None = None
-    """Set when continuing as new: the state to resume from."""
-    unrecorded: list[TicketEvent] = []
-    unsent: list[Notification] = []
 
 
 @workflow.defn
