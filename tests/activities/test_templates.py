@@ -232,7 +232,8 @@ def test_customer_emails_greet_by_name_and_say_how_to_reply(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_internal_escalation_alert_is_tagged_for_the_team(language: str) -> None:
     rendered = render("escalation_alert", language)
-    assert re.match(r"^\[[^\]]+ L2\] \[TKT-000042\] Invoice 7731 not received$", rendered.subject)
+    subject = r"^\[[^\]:]+: L2 Specialists\] \[TKT-000042\] Invoice 7731 not received$"
+    assert re.match(subject, rendered.subject)
     for part in (rendered.text, rendered.html):
         assert "L2 Specialists" in part
         assert "enterprise" in part

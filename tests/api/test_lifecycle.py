@@ -181,3 +181,27 @@ async def test_sla_explain(api: Api) -> None:
     assert "priority=P1" in body["reason"]
     assert "plan=enterprise" in body["reason"]
     assert body["targets"]["first_response"] == 15 * 60
+
+
+async def test_csat_once_and_only_after_resolution(api: Api) -> None:
+    ticket_id = await _create(api)
+    early = await api.http.post(f"/v1/tickets/{ticket_id}/csat", json={"score": 5}, headers=SERVICE)
+    assert early.status_code == 409
+    assert "is new" in early.json()["error"]["message"]
+    await _act(api, ticket_id, "resolve", {"resolution": "Done"})
+    rated = await api.http.post(
+        f"/v1/tickets/{ticket_id}/csat", json={"score": 2, "comment": "slow"}, headers=SERVICE
+    )
+    assert rated.status_code == 200, rated.text
+    body = rated.json()
+    assert body["escalation_level"] == 1
+    assert body["sla"]["csat_followup"]["state"] == "running"
+    again = await api.http.post(f"/v1/tickets/{ticket_id}/csat", json={"score": 5}, headers=SERVICE)
+    assert again.status_code == 409
+    assert "already rated 2" in again.json()["error"]["message"]
+    bad = await api.http.post(f"/v1/tickets/{ticket_id}/csat", json={"score": 6}, headers=SERVICE)
+    assert bad.status_code == 422
+    as_agent = await api.http.post(
+        f"/v1/tickets/{ticket_id}/csat", json={"score": 4}, headers=ALICE
+    )
+    assert as_agent.status_code == 403
