@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
@@ -16,6 +18,15 @@ from ticketflow.settings import Settings, get_settings
 from ticketflow.temporal import build_worker, connect
 
 log = logging.getLogger("ticketflow.worker")
+
+
+def metrics_runtime(port: int | None) -> Runtime | None:
+    """A Temporal runtime serving the SDK's metrics at `127.0.0.1:<port>/metrics` (None: no port
+    configured, the SDK's default runtime, no metrics endpoint)."""
+    if port is None:
+        return None
+    prometheus = PrometheusConfig(bind_address=f"127.0.0.1:{port}")
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -39,7 +50,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             use_tls=settings.smtp_use_tls,
         )
     )
-    client = await connect(settings.effective_temporal_address, settings.temporal_namespace)
+    client = await connect(
+        settings.effective_temporal_address,
+        settings.temporal_namespace,
+        runtime=metrics_runtime(settings.metrics_port),
+    )
     worker = build_worker(
         client,
         settings.temporal_task_queue,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api import errors, observability
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
 from api.limits import BodySizeLimit
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit)
+    observability.install(app)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tickets.router)

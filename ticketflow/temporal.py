@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -17,9 +18,16 @@ from workflows.ticket import TicketWorkflow
 PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "holidays", "zoneinfo")
 
 
-async def connect(address: str, namespace: str, *, lazy: bool = False) -> Client:
+async def connect(
+    address: str, namespace: str, *, lazy: bool = False, runtime: Runtime | None = None
+) -> Client:
+    """A client with the pydantic converter; `runtime` (default: the SDK's) owns its telemetry."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        lazy=lazy,
+        runtime=runtime,
     )
 
 

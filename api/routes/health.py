@@ -6,8 +6,10 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import text
+
+from api import observability
 
 router = APIRouter(tags=["health"])
 
@@ -44,6 +46,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics() -> Response:
-    """Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus text: ticket counts from the store, request latency, process metrics."""
+    # 0.0.4 is the text format every Prometheus version reads; all our names are legacy-safe.
+    body = await observability.scrape(request.app)
+    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
