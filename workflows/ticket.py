@@ -70,6 +70,7 @@ class TicketWorkflow:
         self._unrecorded: list[TicketEvent] = list(input.unrecorded)
         self._unsent: list[Notification] = list(input.unsent)
         self._freed_teams: list[str] = []
+        self._details_seq = -1
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
         else:
@@ -228,12 +229,11 @@ class TicketWorkflow:
                 timeout = max((wakeup - workflow.now()).total_seconds(), 0.0)
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
-                    self._has_work, timeout=timeout, timeout_summary=self._wakeup_summary()
+                    self._has_work, timeout=timeout, timeout_summary=self._wakeup_summary(wakeup)
                 )
 
-    def _wakeup_summary(self) -> str:
+    def _wakeup_summary(self, due: datetime | None) -> str:
         """What the next timer is for, as operators read it on the timeline."""
-        due = self._ticket.next_wakeup()
         for metric, clock in self._ticket.state.clocks.items():
             if clock.due_at == due:
                 return f"{metric.value.replace('_', ' ')} due"
@@ -302,4 +302,7 @@ class TicketWorkflow:
         updates = sa.updates_for(self._ticket.state, self._published)
         if updates:
             workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(current_details(self._ticket.state, workflow.now()))
+        if self._ticket.state.last_seq != self._details_seq:
+            # Only on change: the table is recomputed from the clocks' calendars.
+            self._details_seq = self._ticket.state.last_seq
+            workflow.set_current_details(current_details(self._ticket.state, workflow.now()))
