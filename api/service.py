@@ -21,11 +21,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.actions import CustomerReply, Rate
 from domain.assignment import AgentLoad, choose_agent
 from domain.errors import IdempotencyConflict
-from domain.escalation_models import escalation_snapshot
+from domain.intake import decide
 from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
 from domain.routing import Routing, route
-from domain.ticket import TicketCreate, TicketStarted, TicketState
+from domain.ticket import TicketCreate, TicketState
 from store import repository
 from store.engine import SessionMaker
 from workflows import search_attributes as sa
@@ -67,7 +67,6 @@ class TicketService:
         self._task_queue = task_queue
         self._prefix = ticket_prefix
         self._mail_domain = mail_domain
-        self._escalation = escalation_snapshot(policy)
 
     def ticket_id(self, number: int) -> str:
         return f"{self._prefix}-{number:06d}"
@@ -108,7 +107,16 @@ class TicketService:
                     )
                 ticket_id = claim.ticket_id
             assignee = await self._choose_agent(session, routed, request, ticket_id, now)
-        started = self._decide(ticket_id, request, routed, assignee, now, related_ticket_id)
+        started = decide(
+            self._policy,
+            ticket_id=ticket_id,
+            request=request,
+            created_at=now,
+            mail_domain=self._mail_domain,
+            routed=routed,
+            assignee=assignee,
+            related_ticket_id=related_ticket_id,
+        )
         initial = Ticket.create(started)[0].state
         try:
             await self._client.start_workflow(
@@ -163,38 +171,6 @@ class TicketService:
                 session, ticket_id=ticket_id, agent_id=agent, team=routed.team, at=now
             )
         return agent
-
-    def _decide(
-        self,
-        ticket_id: str,
-        request: TicketCreate,
-        routed: Routing,
-        assignee: str | None,
-        now: datetime,
-        related_ticket_id: str | None = None,
-    ) -> TicketStarted:
-        """Routing and the SLA snapshot: fixed at intake for the ticket's whole life."""
-        sla = self._policy.select_sla(
-            priority=routed.priority.value,
-            plan=request.requester.plan.value,
-            category=routed.category,
-            channel=request.channel.value,
-            created_year=now.year,
-        )
-        return TicketStarted(
-            ticket_id=ticket_id,
-            request=request,
-            created_at=now,
-            priority=routed.priority,
-            category=routed.category,
-            team=routed.team,
-            assignee=assignee,
-            sla=sla,
-            lifecycle=self._policy.lifecycle,
-            escalation=self._escalation,
-            related_ticket_id=related_ticket_id,
-            mail_domain=self._mail_domain,
-        )
 
     async def get(self, ticket_id: str) -> TicketState:
         return await self._handle(ticket_id).query(TicketWorkflow.state)

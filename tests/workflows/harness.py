@@ -13,9 +13,8 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
-from domain.escalation_models import escalation_snapshot
+from domain.intake import decide
 from domain.policy import SupportPolicy, load_policy
-from domain.routing import route
 from domain.ticket import TicketCreate, TicketStarted
 from store.engine import create_engine, create_sessionmaker
 from ticketflow.settings import DEFAULT_POLICY_FILE
@@ -63,23 +62,11 @@ def started(
     body: TicketCreate | None = None,
     policy: SupportPolicy = DEFAULT_POLICY,
 ) -> TicketStarted:
-    body = body or request()
-    routed = route(policy, body)
-    return TicketStarted(
+    """The workflow input the API would build (routing and snapshots), without a store."""
+    return decide(
+        policy,
         ticket_id=ticket_id,
-        request=body,
+        request=body or request(),
         created_at=created_at,
-        priority=routed.priority,
-        category=routed.category,
-        team=routed.team,
-        sla=policy.select_sla(
-            priority=routed.priority.value,
-            plan=body.requester.plan.value,
-            category=routed.category,
-            channel=body.channel.value,
-            created_year=created_at.year,
-        ),
-        lifecycle=policy.lifecycle,
-        escalation=escalation_snapshot(policy),
         mail_domain="desk.example",
     )
