@@ -54,6 +54,8 @@ def agent_actor(actor: str) -> str:
 
 
 SYSTEM = "system"
+# How many one-line event summaries a ticket keeps for the Temporal UI's details.
+RECENT_EVENTS = 5
 CUSTOMER = "customer"
 # After closing, the workflow stays reachable for the survey and late answers.
 CSAT_RESPONSE_WINDOW = timedelta(days=7)
@@ -101,7 +103,12 @@ class TicketCore:
         event = TicketEvent(
             ticket_id=self.state.ticket_id, seq=seq, type=type_, at=at, actor=actor, data=data
         )
-        self._update(last_seq=seq, updated_at=max(at, self.state.updated_at))
+        recent = f"#{seq} {type_.value} by {actor} at {at:%Y-%m-%d %H:%M:%S} UTC"
+        self._update(
+            last_seq=seq,
+            updated_at=max(at, self.state.updated_at),
+            recent_events=[*self.state.recent_events, recent][-RECENT_EVENTS:],
+        )
         effects.events.append(event)
         return event
 

@@ -167,6 +167,8 @@ class TicketState(BaseModel):
     clock_history: list[SlaClock] = []
     """Finished cycles of every clock (met, breached or cancelled), oldest first."""
     last_seq: int = 0
+    recent_events: list[str] = []
+    """The last few events as one-line summaries (no personal data), for operators."""
     thread_message_id: str | None = None
     """Message-ID of the acknowledgment: every later email threads under it."""
 

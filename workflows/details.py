@@ -34,5 +34,6 @@ def current_details(state: TicketState, now: datetime) -> str:
             f"| {metric.value} (cycle {clock.cycle}) | {view.state.value} | {_fmt(view.due_at)}"
             f" | {left} | {_fmt(view.met_at)} | {_fmt(view.breached_at)} |"
         )
-    lines += ["", f"last event #{state.last_seq} at {_fmt(state.updated_at)}"]
+    lines += ["", "Last actions:", ""]
+    lines += [f"- {summary}" for summary in reversed(state.recent_events)]
     return "\n".join(lines)
