@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
@@ -25,8 +26,12 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace], int]
 
-# Modules adding commands, e.g. "ticketflow.commands.config" for `config check`.
-COMMAND_MODULES: tuple[str, ...] = ()
+# Modules adding commands: the operator commands `config check`, `sla explain`, `tickets ...`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ticketflow.commands.config",
+    "ticketflow.commands.sla",
+    "ticketflow.commands.tickets",
+)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -93,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+        return code
     except ValidationError as exc:
         if exc.title != Settings.__name__:
             raise
@@ -102,3 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`ticketflow tickets list | head`): stop quietly,
+        # with stdout pointed at /dev/null so the interpreter's final flush fails no more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
