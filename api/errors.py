@@ -50,6 +50,19 @@ def _with_subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
 _UPDATE_REFUSALS = {cls.__name__: cls for cls in _with_subclasses(DomainError)}
 
 
+async def _workflow_ended(request: Request) -> bool:
+    """Whether the ticket named in the path exists but its workflow is no longer running
+    (a closed ticket past its survey window, or one an operator terminated)."""
+    ticket_id = request.path_params.get("ticket_id")
+    if not ticket_id:
+        return False
+    try:
+        await request.app.state.temporal.get_workflow_handle(ticket_id).describe()
+    except RPCError:
+        return False
+    return True
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
@@ -81,8 +94,12 @@ def install(app: FastAPI) -> None:
         return error_response(500, "internal_error", "the action failed inside the ticket workflow")
 
     @app.exception_handler(RPCError)
-    async def _rpc(_: Request, err: RPCError) -> JSONResponse:
+    async def _rpc(request: Request, err: RPCError) -> JSONResponse:
         if err.status == RPCStatusCode.NOT_FOUND:
+            if await _workflow_ended(request):
+                return error_response(
+                    409, "ticket_ended", "the ticket is closed and its workflow has ended"
+                )
             return error_response(404, "not_found", "no such ticket")
         log.warning("Temporal call failed: %s (%s)", err.message, err.status)
         return error_response(503, "temporal_unavailable", "the workflow service is unavailable")

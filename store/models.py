@@ -8,7 +8,7 @@ with a higher `last_seq`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,14 +22,37 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # BIGINT on Postgres, INTEGER on SQLite (so SQLite's rowid autoincrement applies).
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 # JSONB would be nicer on Postgres, but nothing queries inside these documents.
 Document = JSON()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite stores text without one, so values
+    come back naive: they were written as UTC, and are handed back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -42,7 +65,7 @@ class TicketNumber(Base):
     __tablename__ = "ticket_numbers"
 
     id: Mapped[int] = mapped_column(BigIntId, Identity(), primary_key=True, autoincrement=True)
-    allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    allocated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class IdempotencyKey(Base):
@@ -53,7 +76,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Assignment(Base):
@@ -68,7 +91,7 @@ class Assignment(Base):
     ticket_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     agent_id: Mapped[str] = mapped_column(String(50), index=True)
     team: Mapped[str] = mapped_column(String(50))
-    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Ticket(Base):
@@ -90,22 +113,22 @@ class Ticket(Base):
     language: Mapped[str] = mapped_column(String(16))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     sla_breached: Mapped[bool] = mapped_column(Boolean, default=False)
-    next_sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sla_policy_id: Mapped[str] = mapped_column(String(100))
     sla_policy_version: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     first_assignee: Mapped[str | None] = mapped_column(String(50))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     auto_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     related_ticket_id: Mapped[str | None] = mapped_column(String(40))
     csat_score: Mapped[int | None] = mapped_column(Integer)
-    csat_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    csat_answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    csat_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    csat_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]] = mapped_column(Document)
 
@@ -127,7 +150,7 @@ class TicketEventRow(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(40))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(Document)
 
@@ -148,7 +171,7 @@ class SlaEventRow(Base):
     cycle: Mapped[int] = mapped_column(Integer)
     event: Mapped[str] = mapped_column(String(20))
     """`at_risk`, `breached` or `met`."""
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     priority: Mapped[str] = mapped_column(String(2))
 
     __table_args__ = (Index("ix_sla_events_metric_at", "metric", "event", "at"),)
@@ -170,8 +193,8 @@ class OutboxEntry(Base):
     message_id: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -188,4 +211,4 @@ class InboundMessage(Base):
     message_id: Mapped[str] = mapped_column(String(998), primary_key=True)
     ticket_id: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(16))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

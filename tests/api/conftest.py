@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -25,6 +26,7 @@ class Api:
     http: httpx.AsyncClient
     mailbox: Mailbox
     database_url: str
+    client: Client
 
 
 def settings_for(database_url: str, task_queue: str, smtp_port: int) -> Settings:
@@ -51,4 +53,4 @@ async def api(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
     ):
-        yield Api(http=http, mailbox=box, database_url=database_url)
+        yield Api(http=http, mailbox=box, database_url=database_url, client=time_env.client)

@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
-from api.app import create_app, mail_domain
-from api.routes import inbound
 from store import inbound as claims
 from store.engine import create_engine, create_sessionmaker
-from tests.api.conftest import ALICE, SERVICE, Api, settings_for
-from tests.conftest import Mailbox, eventually
-from tests.workflows.harness import running_worker
+from tests.api.conftest import ALICE, SERVICE, Api
+from tests.conftest import eventually
 
 INBOUND = "/v1/inbound/email"
-
-
-@pytest.fixture
-async def api(
-    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
-) -> AsyncIterator[Api]:
-    """The app as `tests/api/conftest.py` builds it, with the inbound routes included."""
-    box, port = smtp
-    settings = settings_for(database_url, task_queue, port)
-    app = create_app(settings, temporal=time_env.client)
-    if not any(getattr(route, "path", None) == INBOUND for route in app.routes):
-        app.include_router(
-            inbound.build_router(
-                ticket_prefix=settings.ticket_prefix, mail_domain=mail_domain(settings.mail_from)
-            )
-        )
-    async with (
-        running_worker(time_env.client, task_queue, database_url, port),
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
-    ):
-        yield Api(http=http, mailbox=box, database_url=database_url)
 
 
 def _mail(**overrides: Any) -> dict[str, Any]:

@@ -205,3 +205,16 @@ async def test_csat_once_and_only_after_resolution(api: Api) -> None:
         f"/v1/tickets/{ticket_id}/csat", json={"score": 4}, headers=ALICE
     )
     assert as_agent.status_code == 403
+
+
+async def test_actions_on_an_ended_workflow_are_409_not_404(api: Api) -> None:
+    ticket_id = await _create(api)
+    await _act(api, ticket_id, "resolve", {"resolution": "Done"})
+    await _act(api, ticket_id, "close", {})
+    handle = api.client.get_workflow_handle(ticket_id)
+    await handle.terminate("the operator ended it")
+    response = await api.http.post(
+        f"/v1/tickets/{ticket_id}/note", json={"body": "late"}, headers=ALICE
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ticket_ended"
