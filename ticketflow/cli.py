@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import ValidationError
 
+from domain.policy import PolicyError
 from ticketflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -53,9 +54,17 @@ def _dev(args: argparse.Namespace) -> int:
     return dev.run(get_settings())
 
 
+def _check_policy(settings: Settings) -> None:
+    """Fail at start, naming every bad key, before any server comes up."""
+    from domain.policy import load_policy
+
+    load_policy(settings.policy_file)
+
+
 def _worker(args: argparse.Namespace) -> int:
     from worker import main as run_worker
 
+    _check_policy(get_settings())
     run_worker()
     return 0
 
@@ -64,6 +73,7 @@ def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    _check_policy(settings)
     uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port)
     return 0
 
@@ -106,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # A bad environment variable or .env entry: the message names it.
         print(f"ticketflow: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except PolicyError as exc:
+        print(f"ticketflow: invalid support policy file {exc.source}:", file=sys.stderr)
+        for path, message in exc.problems:
+            print(f"  {path or '(file)'}: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

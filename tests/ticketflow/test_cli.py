@@ -73,3 +73,21 @@ def test_migrate_creates_the_embedded_store_and_can_run_again(tmp_path: Path) ->
     with sqlite3.connect(tmp_path / ".data" / "tickets.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert {"alembic_version", "tickets"} <= tables
+
+
+def test_a_bad_policy_file_stops_api_and_worker_at_start_naming_the_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("version: x\ncalendars: {}\n")
+    for command in ("api", "worker"):
+        result = subprocess.run(
+            [sys.executable, "-m", "ticketflow", command],
+            env=clean_env(TICKETFLOW_CONFIG=str(bad)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"invalid support policy file {bad}" in result.stderr
+        assert "sla_policies: missing required key" in result.stderr
+        assert "Traceback" not in result.stderr
