@@ -3,6 +3,7 @@
 Benchmarks (`--only NAME` runs one):
 - `intake`: bare `start_workflow` starts/s against tickets acknowledged/s (`ratio:`).
 - `actions`: a reply over HTTP against a bare Temporal Update, p50/p99 (`action p50 ratio:`).
+- `sla` (only with `--only sla`): 10,000 open tickets, lateness of SLA breaches, RSS.
 The stack is `ticketflow dev` in a fresh temporary data dir on free ports; it is
 stopped at the end, on an error and on Ctrl-C (or SIGTERM).
 """
@@ -30,12 +31,15 @@ from bench.history import PHASES_HEADER, phase_rows
 from bench.intake import run_intake
 from bench.load import Api, BenchError
 from bench.probe import AckWatch
+from bench.sla import add_sla_arguments, run_sla
+from bench.sla_report import sla_headline, sla_report
 from bench.stack import BenchStack
 from bench.stats import Series, format_ratio, format_table, result_document, table_rows
 from ticketflow.dev import DevError
 from ticketflow.temporal import connect
 
 BENCHMARKS = ("intake", "actions")
+OPT_IN = ("sla",)  # long: never part of a plain `make bench`
 QUICK = {"tickets": 10, "actions": 5}
 
 
@@ -51,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--action-concurrency", type=int, default=8, help="actions: replies in flight"
     )
     parser.add_argument("--quick", action="store_true", help="a tiny run: 10 tickets, 5 replies")
-    parser.add_argument("--only", choices=BENCHMARKS, help="run this benchmark only")
+    parser.add_argument("--only", choices=BENCHMARKS + OPT_IN, help="run this benchmark only")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the stack's temporary data dir")
+    add_sla_arguments(parser)
     return parser
 
 
@@ -90,6 +95,8 @@ def headline(results: dict[str, dict[str, Any]], action_concurrency: int) -> lis
             f"direct Update p50 ratio: {format_ratio(actions['p50_ratio_direct'])}  "
             "(TicketWorkflow.reply without the API, over bare Update)",
         ]
+    if sla := results.get("sla"):
+        lines += sla_headline(sla)
     return lines
 
 
@@ -120,6 +127,8 @@ async def run_benchmarks(
             if name == "intake":
                 say(f"intake: {args.tickets} starts, then tickets, at {args.concurrency}")
                 series, results[name] = await run_intake(ctx, args.tickets, args.concurrency)
+            elif name == "sla":
+                series, results[name] = await run_sla(ctx, args)
             else:
                 say(f"actions: {args.actions} tickets, sequential and at {args.action_concurrency}")
                 series, results[name] = await run_actions(
@@ -157,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if intake := results.get("intake"):
         print(f"\nwhere an intake ticket's time goes ({intake['phases_histories']} histories):")
         print(format_table(phase_rows(intake["phases"]), PHASES_HEADER))
+    if sla := results.get("sla"):
+        print(f"\n{sla_report(sla)}")
     print()
     print("\n".join(headline(results, args.action_concurrency)), flush=True)
     if args.json:

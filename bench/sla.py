@@ -1,0 +1,313 @@
+"""SLA timers at scale (issue 3): 10,000 open tickets, and how late their breaches are acted on.
+
+`python -m bench.run --only sla` on the embedded stack (`ticketflow dev`):
+
+1. *create*: start the idle tickets (`--open-tickets` minus the breaching ones)
+   straight through the Temporal client, `--start-concurrency` in flight, as the
+   API would start them (input, search attributes, summary), with the default
+   policy's SLA snapshots; each one's first timer is at least an hour away.
+2. *intake*: wait until the worker has done every ticket's intake (row in the
+   store, acknowledgment sent) and is quiet again. *idle*: sample for a while.
+3. *breaching start*: start the breaching tickets, P1 on the 24x7 calendar with
+   first-response targets that make them due one after another over `--window`
+   seconds, the window opening `--lead` seconds after the first of them starts.
+   Their at-risk points (80 % of the target) pass on the way.
+4. *breach window*: from the window's start until every breach is in the store and
+   the worker is quiet. *idle after*: sample again, now with every ticket open.
+5. From each breaching ticket's history: when the workflow acted on the breach
+   (`bench.sla_history`); from its `state` query: that the clock breached at its
+   due second. Throughout, RSS and CPU of the worker and the Temporal dev server
+   (`bench.procstat`).
+
+No timing is asserted; the report compares the p99 lateness with the goal (1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from bench import sla_tickets
+from bench.context import Context
+from bench.load import BenchError, run_batch
+from bench.procstat import MIB, Sampler, parse_dev_pids, peak_rss, phase_summary
+from bench.sla_history import stage_summary, work_per_breach
+from bench.sla_probe import (
+    breach_timings,
+    breaches_stored,
+    by_quarter,
+    cold_queries,
+    intake_done,
+    say,
+    settle,
+)
+from bench.sla_report import LATENESS_GOAL_SECONDS
+from bench.sla_tickets import PlannedTicket, TicketFactory, breach_due_times
+from bench.stats import Series, rounded, verdict
+from domain.policy import load_policy
+from ticketflow.settings import DEFAULT_POLICY_FILE, Settings
+from workflows.ticket import TicketWorkflow, TicketWorkflowInput
+
+TICKET_QUEUE: str = Settings.model_fields["temporal_task_queue"].default
+WATCHED = ("worker", "temporal")
+IDLE_SAMPLE_SECONDS = 20.0
+WORKER_CACHE = 1000  # the SDK's default `max_cached_workflows`; the worker keeps it
+COLD_SAMPLE = 50
+QUICK = {"open_tickets": 200, "breaching": 10, "window": 20.0, "lead": 45.0}
+
+
+def _at_least(minimum: float, kind: type[int] | type[float]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}")
+        return value
+
+    return parse
+
+
+def add_sla_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sla (--only sla)")
+    group.add_argument(
+        "--open-tickets",
+        type=_at_least(1, int),
+        default=10_000,
+        help="open tickets in all, breaching ones included (default 10000)",
+    )
+    group.add_argument(
+        "--breaching",
+        type=_at_least(1, int),
+        default=None,
+        help="of them, how many breach (default: 1 in 20, at most 500)",
+    )
+    group.add_argument(
+        "--window",
+        type=_at_least(1, float),
+        default=60.0,
+        help="seconds over which their first-response due times are spread",
+    )
+    group.add_argument(
+        "--lead",
+        type=_at_least(20, float),
+        default=120.0,
+        help="seconds from starting the breaching tickets to the window",
+    )
+    group.add_argument("--start-concurrency", type=_at_least(1, int), default=64,
+                       help="workflow starts in flight (default 64)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SlaParams:
+    open_tickets: int
+    breaching: int
+    window: float
+    lead: float
+    start_concurrency: int
+
+    @property
+    def idle(self) -> int:
+        return self.open_tickets - self.breaching
+
+
+def sla_params(args: argparse.Namespace) -> SlaParams:
+    """The run's sizes: `--quick` replaces them by a tiny run; breaching <= open tickets."""
+    sizes = {k: getattr(args, k) for k in ("open_tickets", "breaching", "window", "lead")}
+    if args.quick:
+        sizes = dict(QUICK)
+    open_tickets = sizes["open_tickets"]
+    breaching = sizes["breaching"] or max(1, min(500, open_tickets // 20))
+    return SlaParams(
+        open_tickets=open_tickets,
+        breaching=min(breaching, open_tickets),
+        window=sizes["window"],
+        lead=sizes["lead"],
+        start_concurrency=args.start_concurrency,
+    )
+
+
+# -- starting tickets --------------------------------------------------------------------------
+
+
+async def start_ticket(client: Client, planned: PlannedTicket) -> None:
+    """What `TicketService.create` does after its store transaction."""
+    try:
+        await client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(started=planned.started),
+            id=planned.ticket_id,
+            task_queue=TICKET_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=planned.search_attributes,
+            static_summary=planned.summary,
+        )
+    except RPCError as err:
+        raise BenchError(f"starting {planned.ticket_id}: {err}") from err
+
+
+async def start_all(
+    ctx: Context, name: str, count: int, concurrency: int, plan: Callable[[int], PlannedTicket]
+) -> Series:
+    async def start(index: int) -> None:
+        await start_ticket(ctx.client, plan(index))
+
+    return await run_batch(name, count, concurrency, start)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+class Phases:
+    """Sets the sampler's phase and remembers when each began (seconds since the run began)."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+        self.began = time.monotonic()
+        self.started_at: dict[str, float] = {}
+
+    def enter(self, phase: str) -> None:
+        self.sampler.phase = phase
+        self.started_at[phase] = round(time.monotonic() - self.began, 1)
+
+
+def watched_pids(data_dir: Path) -> dict[str, int]:
+    try:
+        pids = parse_dev_pids((data_dir / "dev.pids").read_text())
+    except OSError as err:
+        raise BenchError(f"cannot read the stack's pids: {err}") from err
+    missing = [name for name in WATCHED if name not in pids]
+    if missing:
+        raise BenchError(f"dev.pids in {data_dir} names no {', '.join(missing)}")
+    return {name: pids[name] for name in WATCHED} | {"bench": os.getpid()}
+
+
+async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series], dict[str, Any]]:
+    params = sla_params(args)
+    pids = watched_pids(ctx.stack.data_dir)
+    factory = TicketFactory(load_policy(DEFAULT_POLICY_FILE), ctx.run_id)
+    db_path, idle_prefix, breach_prefix = (
+        ctx.stack.db_path,
+        f"SLA-{ctx.run_id}-I",
+        f"SLA-{ctx.run_id}-B",
+    )
+    sampler = Sampler(pids)
+    phases = Phases(sampler)
+    stop = asyncio.Event()
+    sampling = asyncio.create_task(sampler.run(stop))
+    mix: Counter[str] = Counter()
+    due: dict[str, datetime] = {}
+
+    def idle(index: int) -> PlannedTicket:
+        planned = factory.idle(index, now())
+        mix[f"{planned.started.priority.value}/{planned.started.request.requester.plan.value}"] += 1
+        return planned
+
+    async def idle_intake() -> tuple[bool, str]:
+        stored, acked = await asyncio.to_thread(intake_done, db_path, idle_prefix)
+        done = stored >= params.idle and acked >= params.idle
+        return done, f"{stored} stored, {acked} acknowledged of {params.idle}"
+
+    async def breaches() -> tuple[bool, str]:
+        count = await asyncio.to_thread(breaches_stored, db_path, breach_prefix)
+        return count >= params.breaching, f"{count} of {params.breaching} breaches stored"
+
+    try:
+        phases.enter("create")
+        say(f"starting {params.idle} idle tickets, {params.start_concurrency} in flight")
+        idle_series = await start_all(
+            ctx, "sla: start idle tickets", params.idle, params.start_concurrency, idle
+        )
+        say(f"started in {idle_series.elapsed:.0f} s; waiting for their intake")
+        phases.enter("intake")
+        intake_seconds = await settle("intake", idle_intake, sampler, limit=300 + 0.3 * params.idle)
+        say(f"intake done {intake_seconds:.0f} s after the last start; sampling idle")
+        phases.enter("idle")
+        await asyncio.sleep(IDLE_SAMPLE_SECONDS)
+
+        phases.enter("breaching start")
+        window_start = now() + timedelta(seconds=params.lead)
+        due_times = breach_due_times(window_start, params.window, params.breaching)
+
+        def breaching(index: int) -> PlannedTicket:
+            planned = factory.breaching(index, now(), due_times[index])
+            due[planned.ticket_id] = due_times[index]
+            return planned
+
+        say(f"starting {params.breaching} breaching tickets, due from {due_times[0]:%H:%M:%S}")
+        breach_series = await start_all(
+            ctx,
+            "sla: start breaching tickets",
+            params.breaching,
+            params.start_concurrency,
+            breaching,
+        )
+        await asyncio.sleep(max(0.0, (due_times[0] - now()).total_seconds()))
+        phases.enter("breach window")
+        say(f"window open: {params.breaching} breaches due over {params.window:.0f} s")
+        await settle("breach window", breaches, sampler, limit=params.window + 600)
+        phases.enter("idle after")
+        await asyncio.sleep(IDLE_SAMPLE_SECONDS)
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await sampling
+    lifetime_peak = {name: peak_rss(pid) for name, pid in pids.items()}
+    say("reading the breaching tickets' histories and states")
+    timings, confirmed, problems = await breach_timings(ctx.client, due)
+    cold: list[Series] = []
+    if params.idle >= WORKER_CACHE + 2 * COLD_SAMPLE:  # the first ones are surely evicted
+        say(f"querying {COLD_SAMPLE} of the first idle tickets (evicted from the worker's cache)")
+        first = [sla_tickets.ticket_id(ctx.run_id, "I", i) for i in range(COLD_SAMPLE)]
+        cold.append(await cold_queries(ctx.client, first))
+
+    stages = stage_summary(timings)
+    p99 = stages["acted"]["p99_ms"] / 1000 if "acted" in stages else None
+    processes = phase_summary(sampler.samples)
+    result = {
+        "params": asdict(params),
+        "creation": {
+            "idle": idle_series.summary(),
+            "breaching": breach_series.summary(),
+            "idle_mix": dict(sorted(mix.items())),
+            "intake_settled_s": round(intake_seconds, 1),
+        },
+        "breaches": {
+            "expected": params.breaching,
+            "confirmed": confirmed,
+            "timed": len(timings),
+            "sticky": sum(t.sticky for t in timings),
+            "problems": problems[:20],
+        },
+        "lateness": stages,
+        "work_per_breach": work_per_breach(timings) if timings else {},
+        "lateness_by_quarter": by_quarter(timings),
+        "lateness_p99_s": rounded(p99, 3),
+        "lateness_goal_at_most_s": LATENESS_GOAL_SECONDS,
+        "lateness_verdict": verdict(p99, at_most=LATENESS_GOAL_SECONDS),
+        "phase_started_s": phases.started_at,
+        "processes": processes,
+        "lifetime_peak_rss_mib": {
+            name: round(value / MIB, 1) if value else None for name, value in lifetime_peak.items()
+        },
+    }
+    if cold:
+        result["cold_query"] = cold[0].summary() | {
+            "max_ms": rounded(max(cold[0].latencies) * 1000)
+        }
+    return [idle_series, breach_series, *cold], result
