@@ -51,25 +51,28 @@ async def test_a_three_second_target_breaches_within_a_second_of_its_due_time(
     async with running_worker(dev_env.client, task_queue, sqlite_url, port):
         await _start(dev_env.client, task_queue, begin)
         handle = dev_env.client.get_workflow_handle(ticket_id)
-        seen_breach_at: list[datetime] = []
 
         async def breached() -> bool:
             state = await handle.query(TicketWorkflow.state)
-            if state.clocks[Metric.FIRST_RESPONSE].state == ClockState.BREACHED:
-                seen_breach_at.append(datetime.now(UTC))
-                return True
-            return False
+            return state.clocks[Metric.FIRST_RESPONSE].state == ClockState.BREACHED
 
         await eventually(breached, timeout=30, interval=0.05)
         state = await handle.query(TicketWorkflow.state)
+        history = await handle.fetch_history()
     clock = state.clocks[Metric.FIRST_RESPONSE]
     assert clock.due_at is not None
     # The due second is whole (calendar arithmetic truncates to seconds).
     assert clock.due_at == (created + timedelta(seconds=3)).replace(microsecond=0)
     assert clock.breached_at == clock.due_at
-    # Observed by a poller every 50 ms: the workflow acted within a second of the due time.
-    lateness = (seen_breach_at[0] - clock.due_at).total_seconds()
-    assert lateness < 1.0, f"breach observed {lateness:.3f}s after due"
+    # The timer the workflow set for it fired within a second of the due time, by the
+    # server's own clock (read from history, so a busy test machine cannot fake lateness).
+    fired = [
+        e.event_time.ToDatetime(tzinfo=UTC)
+        for e in history.events
+        if e.HasField("timer_fired_event_attributes")
+    ]
+    lateness = min(abs((at - clock.due_at).total_seconds()) for at in fired)
+    assert lateness < 1.0, f"nearest timer fired {lateness:.3f}s from the due time"
 
 
 async def test_operators_find_breached_p1_tickets_with_visibility_queries(
