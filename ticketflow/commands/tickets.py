@@ -250,7 +250,7 @@ async def _read_workflow(client: Client, ticket_id: str) -> tuple[TicketState, W
 
     from workflows.ticket import TicketWorkflow
 
-    handle = client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+    handle = client.get_workflow_handle(ticket_id)
     try:
         description = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
         state = await handle.query(TicketWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
