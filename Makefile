@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(ARGS)
 
 migrate: $(STAMP)
 	$(BIN)/ticketflow migrate
