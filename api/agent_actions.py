@@ -71,7 +71,8 @@ class AgentActions:
             if not agent.active:
                 raise NotAssignable(f"agent {agent_id!r} is not active")
             async with self._sessions() as session:
-                load = await repository.count_open_by_assignee(session, agent_id=agent_id)
+                loads = await repository.agent_loads(session, agent_ids=[agent_id])
+            load = loads[agent_id][0]
             if load >= agent.capacity:
                 raise NotAssignable(
                     f"agent {agent_id!r} has no capacity: {load} open tickets of {agent.capacity}"

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from api.agent_actions import AgentActions
 from api.auth import Principal, TokenTable
@@ -19,11 +18,6 @@ from domain.enums import Role
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
-
-
-def _client(request: Request) -> Client:
-    client: Client = request.app.state.temporal
-    return client
 
 
 def _actions(request: Request) -> AgentActions:
@@ -59,7 +53,6 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
-ClientDep = Annotated[Client, Depends(_client)]
 TicketServiceDep = Annotated[TicketService, Depends(_service)]
 AgentActionsDep = Annotated[AgentActions, Depends(_actions)]
 AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Role.ADMIN))]

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.calendar import add_business_seconds
 from domain.enums import EventType, Metric, Status
-from domain.escalation_models import MAX_LEVEL
+from domain.escalation_models import MAX_LEVEL, target_level
 from domain.machine import SYSTEM, Effects, TicketCore
 from domain.notifications import Notification, message_id, notification_key
 from domain.sla import SlaTransition
@@ -65,14 +65,7 @@ class EscalatingTicket(TicketCore):
                 message_id=message_id(
                     state.ticket_id, seq, f"{kind}.{recipient}", self.mail_domain
                 ),
-                context={
-                    "ticket_id": state.ticket_id,
-                    "subject": state.subject,
-                    "priority": state.priority.value,
-                    "status": state.status.value,
-                    "requester_name": None,
-                    **context,
-                },
+                context=self.template_context(None, **context),
             )
         )
 
@@ -95,7 +88,7 @@ class EscalatingTicket(TicketCore):
     ) -> bool:
         """Move to `level` (default one up): event, internal alert, customer notice."""
         previous = self.state.escalation_level
-        target = min(previous + 1, MAX_LEVEL) if level is None else level
+        target = target_level(previous, level)
         if target == previous:
             return False
         self._update(escalation_level=target)

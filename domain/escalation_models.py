@@ -10,6 +10,11 @@ from domain.policy import SupportPolicy
 MAX_LEVEL = 3
 
 
+def target_level(current: int, requested: int | None) -> int:
+    """The level an escalation moves to: `requested`, or one up (the ladder tops out)."""
+    return min(current + 1, MAX_LEVEL) if requested is None else requested
+
+
 class LadderLevel(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -25,6 +25,7 @@ from domain.actions import (
 from domain.customer import CustomerTicket
 from domain.enums import EventType, Metric, Status
 from domain.errors import InvalidTransition
+from domain.escalation_models import target_level
 from domain.machine import CUSTOMER, Effects, agent_actor
 from domain.sla import retarget, start_clock
 from domain.ticket import TicketStarted, TicketState
@@ -94,7 +95,7 @@ class Ticket(CustomerTicket):
 
     def validate_escalate(self, escalate: Escalate) -> None:
         self.check(Action.ESCALATE)
-        level = self._target_level(escalate)
+        level = target_level(self.state.escalation_level, escalate.level)
         if level == self.state.escalation_level:
             raise InvalidTransition(
                 f"cannot escalate: ticket {self.state.ticket_id} is already at level {level}"
@@ -120,11 +121,6 @@ class Ticket(CustomerTicket):
                 f"cannot assign: ticket {self.state.ticket_id} "
                 f"is already assigned to {assign.agent_id}"
             )
-
-    def _target_level(self, escalate: Escalate) -> int:
-        if escalate.level is not None:
-            return escalate.level
-        return min(self.state.escalation_level + 1, 3)
 
     # -- agent actions ---------------------------------------------------------------------------
 
@@ -235,7 +231,7 @@ class Ticket(CustomerTicket):
             reason=escalate.reason,
             trigger="manual",
             actor=agent_actor(escalate.actor),
-            level=self._target_level(escalate),
+            level=escalate.level,
         )
         return effects
 

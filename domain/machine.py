@@ -129,17 +129,22 @@ class TicketCore:
             message_id=message_id(state.ticket_id, event.seq, template, self.mail_domain),
             in_reply_to=root,
             references=[root] if root else [],
-            context={
-                "ticket_id": state.ticket_id,
-                "subject": state.subject,
-                "priority": state.priority.value,
-                "status": state.status.value,
-                "requester_name": state.requester.name,
-                **context,
-            },
+            context=self.template_context(state.requester.name, **context),
         )
         effects.notifications.append(notification)
         return notification
+
+    def template_context(self, requester_name: str | None, **extra: Any) -> dict[str, Any]:
+        """What every email template receives, plus the template's own values."""
+        state = self.state
+        return {
+            "ticket_id": state.ticket_id,
+            "subject": state.subject,
+            "priority": state.priority.value,
+            "status": state.status.value,
+            "requester_name": requester_name,
+            **extra,
+        }
 
     def note_notification(
         self,

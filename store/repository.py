@@ -216,12 +216,6 @@ async def oldest_queued_ticket(session: AsyncSession, *, team: str) -> Ticket | 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def count_open_by_assignee(session: AsyncSession, *, agent_id: str) -> int:
-    """Open tickets assigned to the agent: what capacity is measured against."""
-    stmt = select(func.count()).where(Ticket.assignee == agent_id, Ticket.status.in_(OPEN_STATUSES))
-    return int((await session.execute(stmt)).scalar_one())
-
-
 # -- outbox --------------------------------------------------------------------
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import sys
 import uuid
@@ -20,7 +19,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -240,11 +238,3 @@ async def smtp() -> AsyncIterator[tuple[Mailbox, int]]:
         yield box, port
     finally:
         controller.stop()
-
-
-def has_binaries() -> bool:
-    return TEST_SERVER.exists() and DEV_SERVER.exists() and shutil.which("true") is not None
-
-
-async def connect_client(target: str, namespace: str = "default") -> Client:
-    return await Client.connect(target, namespace=namespace, data_converter=pydantic_data_converter)

@@ -54,17 +54,9 @@ def _dev(args: argparse.Namespace) -> int:
     return dev.run(get_settings())
 
 
-def _check_policy(settings: Settings) -> None:
-    """Fail at start, naming every bad key, before any server comes up."""
-    from domain.policy import load_policy
-
-    load_policy(settings.policy_file)
-
-
 def _worker(args: argparse.Namespace) -> int:
     from worker import main as run_worker
 
-    _check_policy(get_settings())
     run_worker()
     return 0
 
@@ -73,7 +65,6 @@ def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    _check_policy(settings)
     uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port)
     return 0
 
