@@ -43,16 +43,16 @@ class CustomerTicket(EscalatingTicket):
         self._update(reopen_count=count, resolved_at=None)
         self._event(effects, EventType.REOPENED, at, who, reason=reason, count=count)
         self._set_status(effects, Status.OPEN, at, who)
-        self._restart_resolution(at)
+        self._restart_resolution(effects, at)
         if count == self.state.escalation.reopen_threshold:
             self.raise_level(effects, at, reason=f"reopened {count} times", trigger="reopens")
 
-    def _restart_resolution(self, at: datetime) -> None:
+    def _restart_resolution(self, effects: Effects, at: datetime) -> None:
         """Per the policy: a new resolution cycle, or the old one continued (the resolved
         time counted as a pause)."""
         clock = self.state.clocks.get(Metric.RESOLUTION)
         if clock is None or clock.met_at is None or self.state.sla.reopen == "new_cycle":
-            self._start(Metric.RESOLUTION, at)
+            self._start(effects, Metric.RESOLUTION, at)
             return
         continued = clock.model_copy(
             update={
@@ -173,7 +173,11 @@ class CustomerTicket(EscalatingTicket):
 
     def lifecycle_deadline(self) -> datetime | None:
         if self.state.status == Status.CLOSED:
-            return self._survey_due() or self.ends_at()
+            if (survey := self._survey_due()) is not None:
+                return survey
+            # A follow-up still owed keeps the workflow open past its end: nothing is due by
+            # itself (the follow-up's own clock is an SLA deadline), the agent's reply ends it.
+            return None if self.followup_owed() else self.ends_at()
         return super().lifecycle_deadline()
 
     def next_wakeup(self) -> datetime | None:
@@ -181,14 +185,28 @@ class CustomerTicket(EscalatingTicket):
         return min((t for t in candidates if t is not None), default=None)
 
     def tick(self, now: datetime) -> Effects:
-        """Everything due by `now`: SLA points and their escalations, unresolved-time steps,
-        the reminder, auto-resolve, auto-close and the survey."""
+        """Everything due by `now`, in time order: SLA points and their escalations,
+        unresolved-time steps, the reminder, auto-resolve, auto-close and the survey.
+
+        Invariant: afterwards `next_wakeup()` is None or after `now`, unless the ticket is
+        `finished(now)`; a timer that fired late (a worker down for days) catches up on every
+        step it missed, each at its own instant.
+        """
         effects = Effects()
-        self.on_sla_transitions(effects, self._advance_clocks(effects, now))
-        self.escalate_unresolved(effects, now)
+        while (due := self.next_wakeup()) is not None and due <= now:
+            before = self.state
+            self._step(effects, due)
+            if self.state is before:  # nothing was due after all (the end of a closed ticket)
+                break
+        return effects
+
+    def _step(self, effects: Effects, at: datetime) -> None:
+        """Apply what is due at `at`, the nearest wakeup."""
+        self.on_sla_transitions(effects, self._advance_clocks(effects, at))
+        self.escalate_unresolved(effects, at)
         deadline = self.lifecycle_deadline()
-        if deadline is None or deadline > now:
-            return effects
+        if deadline is None or deadline > at:
+            return
         status = self.state.status
         if status == Status.AWAITING_CUSTOMER and self.state.reminder_sent_at is None:
             event = self._event(effects, EventType.REMINDER_SENT, deadline, SYSTEM)
@@ -206,7 +224,6 @@ class CustomerTicket(EscalatingTicket):
             event = self._event(effects, EventType.CSAT_REQUESTED, deadline, SYSTEM)
             self._notify_customer(effects, event, "csat_survey", survey_url=None, scores=[])
             self._update(csat_requested_at=deadline)
-        return effects
 
     def finished(self, now: datetime) -> bool:
         """Closed, past the survey's answer window, and owing no follow-up."""

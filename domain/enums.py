@@ -77,4 +77,6 @@ class EventType(StrEnum):
     SLA_AT_RISK = "sla_at_risk"
     SLA_BREACHED = "sla_breached"
     SLA_MET = "sla_met"
+    SLA_PAUSED = "sla_paused"
+    SLA_RESUMED = "sla_resumed"
     NOTIFICATION_FAILED = "notification_failed"

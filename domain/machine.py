@@ -20,6 +20,7 @@ from domain.sla import (
     SlaTransition,
     advance,
     cancel,
+    elapsed_business_seconds,
     meet,
     next_deadline,
     pause,
@@ -162,6 +163,8 @@ class TicketCore:
         }
         if error:
             data["error"] = error
+        if kind == EventType.NOTIFICATION_FAILED:
+            self._update(notifications_failed=self.state.notifications_failed + 1)
         self._event(effects, kind, at, SYSTEM, **data)
 
     def _set_status(self, effects: Effects, status: Status, at: datetime, actor: str) -> None:
@@ -172,7 +175,7 @@ class TicketCore:
         self._event(
             effects, EventType.STATUS_CHANGED, at, actor, **{"from": previous, "to": status}
         )
-        self._apply_pauses(at)
+        self._apply_pauses(effects, at)
 
     # -- clocks ----------------------------------------------------------------------------------
 
@@ -193,7 +196,7 @@ class TicketCore:
     def _set_clock(self, clock: SlaClock) -> None:
         self._update(clocks={**self.state.clocks, clock.metric: clock})
 
-    def _start(self, metric: Metric, at: datetime) -> None:
+    def _start(self, effects: Effects, metric: Metric, at: datetime) -> None:
         """Start a new cycle of `metric`, archiving the previous one."""
         previous = self.state.clocks.get(metric)
         cycle = previous.cycle + 1 if previous else 1
@@ -206,7 +209,7 @@ class TicketCore:
             self._update(clocks=clocks)
             return
         self._set_clock(clock)
-        self._apply_pauses(at)
+        self._apply_pauses(effects, at)
 
     def _meet(self, effects: Effects, metric: Metric, at: datetime) -> bool:
         clock = self.state.clocks.get(metric)
@@ -222,16 +225,29 @@ class TicketCore:
         if clock is not None and clock.is_live:
             self._set_clock(cancel(clock))
 
-    def _apply_pauses(self, at: datetime) -> None:
-        """Pause the clocks the current status pauses (per the snapshot); resume the others."""
+    def _apply_pauses(self, effects: Effects, at: datetime) -> None:
+        """Pause the clocks the current status pauses (per the snapshot); resume the others.
+        Each pause and resumption is an event naming the status and the business time used."""
         status = self.state.status
         for metric, clock in self.state.clocks.items():
             paused_statuses = self.state.sla.pauses.get(metric, [])
             should_pause = status in paused_statuses
-            if should_pause and clock.paused_since is None:
-                self._set_clock(pause(clock, at))
+            if should_pause and clock.is_live and clock.paused_since is None:
+                changed, kind = pause(clock, at), EventType.SLA_PAUSED
             elif not should_pause and clock.paused_since is not None:
-                self._set_clock(resume(self.state.sla, clock, at))
+                changed, kind = resume(self.state.sla, clock, at), EventType.SLA_RESUMED
+            else:
+                continue
+            self._set_clock(changed)
+            data: dict[str, Any] = {
+                "metric": metric.value,
+                "cycle": changed.cycle,
+                "status": status.value,
+                "business_seconds_used": elapsed_business_seconds(self.state.sla, changed, at),
+            }
+            if kind == EventType.SLA_RESUMED:
+                data["due_at"] = changed.due_at.isoformat() if changed.due_at else None
+            self._event(effects, kind, at, SYSTEM, **data)
 
     def public_response(self, effects: Effects, at: datetime) -> None:
         """An agent's public message: meets first response and this update cycle, starts the
@@ -241,7 +257,7 @@ class TicketCore:
             self._update(first_responded_at=at)
         self._meet(effects, Metric.NEXT_UPDATE, at)
         if self.state.status not in (Status.RESOLVED, Status.CLOSED):
-            self._start(Metric.NEXT_UPDATE, at)
+            self._start(effects, Metric.NEXT_UPDATE, at)
 
     # -- time ------------------------------------------------------------------------------------
 

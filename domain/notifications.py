@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +31,9 @@ class Notification(BaseModel):
     in_reply_to: str | None = None
     references: list[str] = []
     context: dict[str, Any] = {}
+    send_by: datetime | None = None
+    """Set by the workflow when it first asks for the email: after this instant it stops
+    trying and records the notification as failed (kept across continue-as-new)."""
 
 
 class SendResult(BaseModel):

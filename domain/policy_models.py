@@ -277,3 +277,6 @@ class LifecycleSpec(PolicyModel):
     auto_close_resolved_after: Duration = 4 * 86400
     reopen_window: Duration = 7 * 86400
     csat_survey_after: Duration = 24 * 3600
+    email_delivery_deadline: PositiveDuration = 24 * 3600
+    """How long an email is retried (SMTP down, refusing, slow) before it is recorded as
+    `notification_failed` and shown to operators."""

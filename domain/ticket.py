@@ -171,6 +171,8 @@ class TicketState(BaseModel):
     """The last few events as one-line summaries (no personal data), for operators."""
     thread_message_id: str | None = None
     """Message-ID of the acknowledgment: every later email threads under it."""
+    notifications_failed: int = 0
+    """Emails given up on (refused for good, or not delivered by their deadline)."""
 
     @property
     def sla_breached(self) -> bool:
@@ -206,4 +208,8 @@ class TicketWorkflowInput(BaseModel):
     carried: TicketState | None = None
     """Set when continuing as new: the state to resume from."""
     unrecorded: list[TicketEvent] = []
+    """Events not yet in the store when the previous run continued as new."""
     unsent: list[Notification] = []
+    """Emails not yet sent (or in flight) when the previous run continued as new."""
+    undispatched: list[str] = []
+    """Teams whose queue the previous run still had to move."""
