@@ -48,6 +48,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
             use_tls=settings.smtp_use_tls,
+            timeout=settings.smtp_timeout,
         )
     )
     client = await connect(

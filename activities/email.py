@@ -3,87 +3,36 @@
 from __future__ import annotations
 
 import email.utils
-import socket
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-import aiosmtplib
-from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.rendering import TemplateRenderer
+from activities.smtp import (
+    PERMANENT_SMTP_ERROR,
+    SEND_HEARTBEAT_TIMEOUT,
+    SEND_IN_PROGRESS,
+    STALE_CLAIM_MARGIN,
+    SmtpConfig,
+    SmtpMailer,
+)
 from domain.notifications import Notification, SendResult
-from store import repository
+from store import outbox
 from store.engine import SessionMaker
 
-PERMANENT_SMTP_ERROR = "PermanentSmtpError"
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    use_tls: bool = False
-    timeout: float = 30.0
-    local_hostname: str | None = None
-    """The EHLO name; the host's FQDN if unset."""
-
-
-class SmtpMailer:
-    """Delivers one `EmailMessage` in one SMTP transaction.
-
-    `before_commit` runs after the server accepted sender and recipients and
-    before DATA: the last moment at which failing still means "not delivered".
-    5xx refusals raise `PermanentSmtpError`; everything else is left to retry.
-    """
-
-    def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
-        # aiosmtplib would resolve the EHLO name (a DNS lookup) on every connection.
-        self._local_hostname = config.local_hostname or socket.getfqdn()
-
-    async def send(
-        self, message: EmailMessage, before_commit: Callable[[], Awaitable[None]]
-    ) -> None:
-        cfg = self._config
-        sender = extract_sender(message)
-        recipients = extract_recipients(message)
-        if sender is None or not recipients:
-            raise ApplicationError(
-                "message has no sender or recipient", type=PERMANENT_SMTP_ERROR, non_retryable=True
-            )
-        client = aiosmtplib.SMTP(
-            hostname=cfg.host,
-            port=cfg.port,
-            username=cfg.username,
-            password=cfg.password,
-            start_tls=cfg.starttls,
-            use_tls=cfg.use_tls,
-            timeout=cfg.timeout,
-            local_hostname=self._local_hostname,
-        )
-        try:
-            async with client:
-                await client.mail(sender)
-                for recipient in recipients:
-                    await client.rcpt(recipient)
-                await before_commit()
-                await client.data(flatten_message(message))
-        except aiosmtplib.SMTPResponseException as err:
-            if 500 <= err.code < 600:
-                raise ApplicationError(
-                    f"SMTP {err.code}: {err.message}",
-                    type=PERMANENT_SMTP_ERROR,
-                    non_retryable=True,
-                ) from err
-            raise
+__all__ = [
+    "PERMANENT_SMTP_ERROR",
+    "SEND_HEARTBEAT_TIMEOUT",
+    "SEND_IN_PROGRESS",
+    "EmailActivities",
+    "SmtpConfig",
+    "SmtpMailer",
+    "build_message",
+]
 
 
 def build_message(
@@ -109,8 +58,12 @@ def build_message(
     return message
 
 
+class _ClaimLost(Exception):
+    """Another attempt of the same email claimed it between our read and our claim."""
+
+
 class EmailActivities:
-    """`send_email`: idempotent by `Notification.key`, recorded in the outbox table."""
+    """`send_email`: exactly once per `Notification.key`, through the outbox's atomic claim."""
 
     def __init__(
         self,
@@ -123,71 +76,105 @@ class EmailActivities:
         self._mailer = mailer
         self._renderer = renderer
         self._mail_from = mail_from
+        # A claim outlives its holder only if the holder died: one SMTP step plus a margin.
+        self._stale_after = mailer.step_timeout + STALE_CLAIM_MARGIN
 
     @activity.defn(name="send_email")
     async def send_email(self, notification: Notification) -> SendResult:
-        """Send once per key. The outbox row goes `committing` just before SMTP DATA and
-        `sent` after the server's 250. An attempt that finds `committing` (its predecessor
-        died inside that window of milliseconds) does not send again: a duplicate in the
-        customer's inbox is worse than the rare unconfirmed delivery, which stays recorded."""
-        key = notification.key
-        async with self._sessions() as session:
-            entry = await repository.outbox_get(session, key=key)
-        if entry is not None and entry.status in ("sent", "committing"):
-            if entry.status == "committing":
-                await self._finish(key, "sent", "delivery unconfirmed: worker stopped during DATA")
-            return SendResult(key=key, status="already_sent")
-        if entry is not None and entry.status == "failed":
-            return SendResult(key=key, status="failed", error=entry.error)
+        """Send once per key. An attempt claims the key in one compare-and-set just before
+        SMTP DATA and settles it after the server's answer, so two attempts (a retry beside a
+        zombie, two workflow runs) never both send. A claim whose holder died inside DATA is
+        settled as sent, unconfirmed: a duplicate in the customer's inbox is worse than the
+        rare unconfirmed delivery, which stays recorded."""
+        _heartbeat("outbox")
+        known = await self._known_outcome(notification.key)
+        if known is not None:
+            return known
         try:
             # A template that cannot render will not render on retry either: permanent.
             message = build_message(notification, self._renderer, self._mail_from)
         except TemplateError as err:
             return await self._fail(notification, f"template {notification.template}: {err}")
 
-        committed = False
+        token = str(uuid.uuid4())
+        claimed = False
 
-        async def commit() -> None:
-            nonlocal committed
-            if activity.in_activity():
-                activity.heartbeat("committing")
+        async def claim() -> None:
+            nonlocal claimed
+            _heartbeat("claim")
             async with self._sessions.begin() as session:
-                await repository.outbox_commit(
+                claimed = await outbox.claim(
                     session,
-                    key=key,
+                    key=notification.key,
                     ticket_id=notification.ticket_id,
                     template=notification.template,
                     recipient=notification.recipient,
                     message_id=notification.message_id,
+                    token=token,
                     at=datetime.now(UTC),
                 )
-            committed = True
+            if not claimed:
+                raise _ClaimLost
 
         try:
-            await self._mailer.send(message, commit)
+            await self._mailer.send(message, claim, _heartbeat)
+        except _ClaimLost:
+            known = await self._known_outcome(notification.key)
+            if known is not None:
+                return known
+            raise _in_progress(notification.key) from None
         except ApplicationError as err:
             if err.type != PERMANENT_SMTP_ERROR:
                 raise
+            if claimed:
+                await self._settle(notification.key, token, outbox.FAILED, str(err))
+                return SendResult(key=notification.key, status="failed", error=str(err))
             return await self._fail(notification, str(err))
         except Exception as err:
-            if committed:
+            if claimed:
                 # The server answered DATA with an error, or the connection broke before its
                 # answer: this attempt is known (or taken) not to have delivered; retry sends.
-                await self._finish(key, "retry", f"{type(err).__name__}: {err}")
+                await self._settle(notification.key, token, outbox.RETRY, _describe(err))
             raise
-        await self._finish(key, "sent")
-        return SendResult(key=key, status="sent")
+        await self._settle(notification.key, token, outbox.SENT, None)
+        return SendResult(key=notification.key, status="sent")
 
-    async def _finish(self, key: str, status: str, error: str | None = None) -> None:
+    async def _known_outcome(self, key: str) -> SendResult | None:
+        """What the outbox already says about `key`: sent, failed, or being sent right now
+        (raises `SendInProgress`, retryable). None: this attempt may try to send."""
+        async with self._sessions() as session:
+            entry = await outbox.get(session, key=key)
+        if entry is None or entry.status == outbox.RETRY:
+            return None
+        if entry.status == outbox.SENT:
+            return SendResult(key=key, status="already_sent")
+        if entry.status == outbox.FAILED:
+            return SendResult(key=key, status="failed", error=entry.error)
+        now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            await repository.outbox_finish(
-                session, key=key, status=status, at=datetime.now(UTC), error=error
+            stale = await outbox.settle_stale(
+                session,
+                key=key,
+                claimed_before=now - self._stale_after,
+                at=now,
+                error="delivery unconfirmed: the sending attempt stopped during DATA",
             )
+        if stale:
+            return SendResult(key=key, status="already_sent")
+        raise _in_progress(key)
+
+    async def _settle(self, key: str, token: str, status: str, error: str | None) -> None:
+        async with self._sessions.begin() as session:
+            mine = await outbox.settle(
+                session, key=key, token=token, status=status, at=datetime.now(UTC), error=error
+            )
+        if not mine:
+            activity.logger.warning("outbox claim of %s was taken over as stale", key)
 
     async def _fail(self, notification: Notification, error: str) -> SendResult:
         """Record a permanent failure; the ticket goes on and the timeline says why."""
         async with self._sessions.begin() as session:
-            await repository.outbox_commit(
+            recorded = await outbox.record_failure(
                 session,
                 key=notification.key,
                 ticket_id=notification.ticket_id,
@@ -195,7 +182,23 @@ class EmailActivities:
                 recipient=notification.recipient,
                 message_id=notification.message_id,
                 at=datetime.now(UTC),
-                status="failed",
                 error=error,
             )
+        if not recorded:  # another attempt holds the claim or has sent: it decides
+            known = await self._known_outcome(notification.key)
+            if known is not None:
+                return known
         return SendResult(key=notification.key, status="failed", error=error)
+
+
+def _heartbeat(step: str) -> None:
+    if activity.in_activity():
+        activity.heartbeat(step)
+
+
+def _in_progress(key: str) -> ApplicationError:
+    return ApplicationError(f"another attempt is sending {key} right now", type=SEND_IN_PROGRESS)
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.enums import EventType
 from domain.sla import next_due_at
@@ -91,13 +93,32 @@ def event_row(event: TicketEvent) -> dict[str, Any]:
     }
 
 
+STORE_DATA_ERROR = "StoreDataError"
+"""The store refused the data itself (too long, a constraint): retrying cannot help."""
+
+
 class ProjectionActivities:
     def __init__(self, sessions: SessionMaker) -> None:
         self._sessions = sessions
 
     @activity.defn(name="record_ticket")
     async def record_ticket(self, projection: ProjectionInput) -> None:
-        """Idempotent: an older or equal snapshot and already-stored events change nothing."""
+        """Idempotent: an older or equal snapshot and already-stored events change nothing.
+
+        A refusal of the data (value too long, constraint violated) is non-retryable
+        (`StoreDataError`); anything else (the store unreachable, a lock timeout) is
+        transient and left to the retry policy."""
+        try:
+            await self._record(projection)
+        except (DataError, IntegrityError) as err:
+            raise ApplicationError(
+                f"the store refused the data of {projection.state.ticket_id}: "
+                f"{type(err.orig).__name__}: {str(err.orig).strip().splitlines()[0]}",
+                type=STORE_DATA_ERROR,
+                non_retryable=True,
+            ) from err
+
+    async def _record(self, projection: ProjectionInput) -> None:
         async with self._sessions.begin() as session:
             await repository.upsert_ticket(session, values=ticket_row(projection.state))
             await repository.insert_events(

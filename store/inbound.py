@@ -9,25 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import InboundMessage
+from store.repository import dialect_insert
 
 PENDING = "pending"
-
-
-def _insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite share the syntax)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(InboundMessage)
-    if dialect == "sqlite":
-        return sqlite.insert(InboundMessage)
-    raise NotImplementedError(f"the store supports PostgreSQL and SQLite, not {dialect}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +40,7 @@ async def claim(
     """Claim `message_id` if no one has, or take over a `pending` claim older than
     `stale_before` (its request died); otherwise return the claim that stands."""
     inserted = await session.execute(
-        _insert(session)
+        dialect_insert(session, InboundMessage)
         .values(message_id=message_id, ticket_id=None, outcome=PENDING, received_at=at)
         .on_conflict_do_nothing(index_elements=["message_id"])
         .returning(InboundMessage.message_id)

@@ -131,6 +131,9 @@ class Ticket(Base):
     csat_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]] = mapped_column(Document)
+    workflow_gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Set by queue dispatch when the ticket's workflow no longer exists (an operator
+    terminated it): the ticket leaves its team's queue. Never written by the projection."""
 
     __table_args__ = (
         Index("ix_tickets_status_created", "status", "created_at", "id"),
@@ -180,8 +183,11 @@ class SlaEventRow(Base):
 class OutboxEntry(Base):
     """Every email the desk sends, keyed by its deterministic notification key.
 
-    `status` goes `sending` → `sent` (or `failed` for a permanent refusal); a
-    key already `sent` is never sent again.
+    `status`: `committing` while one attempt, holding `claim_token`, is past the point of no
+    return (SMTP DATA); then `sent`, `retry` (that attempt knows it did not deliver) or
+    `failed` (a permanent refusal). Only a missing row or a `retry` row can be claimed, in
+    one compare-and-set statement, so no two attempts ever both reach DATA; a key `sent`
+    is never sent again.
     """
 
     __tablename__ = "outbox"
@@ -196,6 +202,8 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InboundMessage(Base):

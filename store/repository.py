@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +23,9 @@ from store.models import (
 )
 
 
-def _upsert_insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT that supports ON CONFLICT (Postgres and SQLite share the syntax)."""
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT that supports ON CONFLICT and RETURNING (PostgreSQL and SQLite
+    share the syntax)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -64,7 +65,7 @@ async def claim_idempotency_key(
 ) -> IdempotencyClaim:
     """Store `key → ticket_id` unless the key exists; either way return what the key maps to."""
     stmt = (
-        _upsert_insert(session, IdempotencyKey)
+        dialect_insert(session, IdempotencyKey)
         .values(key=key, request_hash=request_hash, ticket_id=ticket_id, created_at=at)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(IdempotencyKey.key)
@@ -82,7 +83,7 @@ async def claim_idempotency_key(
 
 async def upsert_ticket(session: AsyncSession, *, values: dict[str, Any]) -> None:
     """Insert the ticket row, or replace it if `values` carries a newer `last_seq`."""
-    stmt = _upsert_insert(session, Ticket).values(**values)
+    stmt = dialect_insert(session, Ticket).values(**values)
     changed = {k: stmt.excluded[k] for k in values if k != "id"}
     stmt = stmt.on_conflict_do_update(
         index_elements=["id"], set_=changed, where=Ticket.last_seq < stmt.excluded.last_seq
@@ -94,14 +95,14 @@ async def insert_events(session: AsyncSession, *, events: list[dict[str, Any]]) 
     """Insert timeline events; an event already stored (same ticket and seq) is left alone."""
     if not events:
         return
-    stmt = _upsert_insert(session, TicketEventRow).values(events)
+    stmt = dialect_insert(session, TicketEventRow).values(events)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "seq"]))
 
 
 async def insert_sla_events(session: AsyncSession, *, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = _upsert_insert(session, SlaEventRow).values(rows)
+    stmt = dialect_insert(session, SlaEventRow).values(rows)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "seq"]))
 
 
@@ -198,7 +199,7 @@ async def record_assignment(
     session: AsyncSession, *, ticket_id: str, agent_id: str, team: str, at: datetime
 ) -> None:
     stmt = (
-        _upsert_insert(session, Assignment)
+        dialect_insert(session, Assignment)
         .values(ticket_id=ticket_id, agent_id=agent_id, team=team, assigned_at=at)
         .on_conflict_do_nothing(index_elements=["ticket_id"])
     )
@@ -206,14 +207,31 @@ async def record_assignment(
 
 
 async def oldest_queued_ticket(session: AsyncSession, *, team: str) -> Ticket | None:
-    """The team's oldest open ticket nobody is assigned to: next in line when capacity frees."""
+    """The team's oldest open ticket nobody is assigned to: next in line when capacity frees.
+    A ticket whose workflow is gone is in no queue."""
     stmt = (
         select(Ticket)
-        .where(Ticket.team == team, Ticket.assignee.is_(None), Ticket.status.in_(OPEN_STATUSES))
+        .where(
+            Ticket.team == team,
+            Ticket.assignee.is_(None),
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.workflow_gone_at.is_(None),
+        )
         .order_by(Ticket.created_at, Ticket.id)
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def mark_workflow_gone(session: AsyncSession, *, ticket_id: str, at: datetime) -> None:
+    """Take a ticket whose workflow no longer exists out of every queue (and forget a
+    dispatch that was recorded for it but never reached it)."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.workflow_gone_at.is_(None))
+        .values(workflow_gone_at=at)
+    )
+    await session.execute(delete(Assignment).where(Assignment.ticket_id == ticket_id))
 
 
 # -- outbox --------------------------------------------------------------------
@@ -226,49 +244,3 @@ async def list_notifications(session: AsyncSession, *, ticket_id: str) -> list[O
         .order_by(OutboxEntry.created_at, OutboxEntry.key)
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def outbox_get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
-    return await session.get(OutboxEntry, key)
-
-
-async def outbox_commit(
-    session: AsyncSession,
-    *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    at: datetime,
-    status: str = "committing",
-    error: str | None = None,
-) -> None:
-    """Record an attempt reaching the point of no return (or a permanent failure)."""
-    values = {
-        "key": key,
-        "ticket_id": ticket_id,
-        "template": template,
-        "recipient": recipient,
-        "message_id": message_id,
-        "status": status,
-        "attempts": 1,
-        "created_at": at,
-        "error": error,
-    }
-    stmt = _upsert_insert(session, OutboxEntry).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={"status": status, "error": error, "attempts": OutboxEntry.attempts + 1},
-    )
-    await session.execute(stmt)
-
-
-async def outbox_finish(
-    session: AsyncSession, *, key: str, status: str, at: datetime, error: str | None = None
-) -> None:
-    await session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.key == key)
-        .values(status=status, sent_at=at if status == "sent" else None, error=error)
-    )

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
     smtp_use_tls: bool = Field(default=False, alias="SMTP_USE_TLS")
+    smtp_timeout: float = Field(default=30.0, gt=0, le=30.0, alias="SMTP_TIMEOUT")
+    """Seconds for each SMTP step; at most 30 (the send activity heartbeats every step and
+    its heartbeat timeout is 45 s)."""
     mail_from: str = Field(default="Support <support@ticketflow.local>", alias="MAIL_FROM")
     policy_file: Path = Field(default=DEFAULT_POLICY_FILE, alias="TICKETFLOW_CONFIG")
     tokens: str | None = Field(default=None, alias="TICKETFLOW_TOKENS")

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import aiosmtplib
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
-from activities.email import PERMANENT_SMTP_ERROR, EmailActivities, SmtpConfig, SmtpMailer
+from activities.email import (
+    PERMANENT_SMTP_ERROR,
+    SEND_HEARTBEAT_TIMEOUT,
+    EmailActivities,
+    SmtpConfig,
+    SmtpMailer,
+)
 from activities.rendering import TemplateRenderer
 from domain.notifications import Notification, message_id, notification_key
+from store import outbox
 from store.engine import SessionMaker
-from tests.conftest import Mailbox
+from tests.conftest import Mailbox, _Handler, free_port
 
 
 def _notification(template: str = "acknowledgment", language: str = "en") -> Notification:
@@ -99,8 +112,6 @@ async def test_permanent_refusal_is_recorded_and_never_retried(
 
 
 async def test_unreachable_server_is_a_retryable_error(sessions: SessionMaker) -> None:
-    from tests.conftest import free_port
-
     mailer = SmtpMailer(SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2))
     activities = EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example")
     with pytest.raises((OSError, aiosmtplib.SMTPException)) as caught:
@@ -128,3 +139,91 @@ async def test_a_template_that_cannot_render_fails_once_and_is_not_retried(
     assert "no_such_template" in result.error
     assert again.status == "failed"
     assert box.messages == []
+
+
+class _SlowHandler(_Handler):
+    """A real SMTP server that takes its time over RCPT and DATA, as a loaded relay does."""
+
+    async def handle_RCPT(  # type: ignore[no-untyped-def]
+        self, server, session, envelope, address, rcpt_options
+    ) -> str:
+        await asyncio.sleep(0.5)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(1.5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_two_attempts_at_once_against_a_slow_server_send_one_message(
+    sessions: SessionMaker,
+) -> None:
+    """A retry beside a zombie attempt (or two workflow runs) sending the same notification
+    at the same moment: the outbox claim lets exactly one reach DATA."""
+    box, port = Mailbox(), free_port()
+    controller = Controller(
+        _SlowHandler(box, asyncio.get_running_loop()), hostname="127.0.0.1", port=port
+    )
+    controller.start()
+    try:
+        mailer = SmtpMailer(SmtpConfig(host="127.0.0.1", port=port, timeout=5))
+        activities = EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example")
+        outcomes = await asyncio.gather(
+            activities.send_email(_notification()),
+            activities.send_email(_notification()),
+            return_exceptions=True,
+        )
+        later = await activities.send_email(_notification())
+        await asyncio.sleep(0.5)  # a second DATA, had there been one, would have landed
+    finally:
+        controller.stop()
+    assert len(box.messages) == 1
+    statuses = sorted(o.type if isinstance(o, ApplicationError) else o.status for o in outcomes)
+    # The loser saw the winner inside DATA (retry later) or, if slower, its outcome.
+    assert statuses in (["SendInProgress", "sent"], ["already_sent", "sent"])
+    assert later.status == "already_sent"
+
+
+async def test_the_send_heartbeats_before_every_smtp_step(
+    activities: EmailActivities, smtp: tuple[Mailbox, int]
+) -> None:
+    steps: list[str] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: steps.append(str(details[0]))
+    result = await env.run(activities.send_email, _notification())
+    assert result.status == "sent"
+    assert steps == ["outbox", "connect", "ehlo", "mail", "rcpt", "claim", "data"]
+
+
+def test_the_smtp_timeout_must_be_shorter_than_the_heartbeat_timeout() -> None:
+    with pytest.raises(ValueError, match="heartbeat timeout"):
+        SmtpConfig(host="127.0.0.1", port=25, timeout=SEND_HEARTBEAT_TIMEOUT.total_seconds())
+
+
+async def test_a_claim_whose_holder_died_in_data_is_never_sent_again(
+    activities: EmailActivities, sessions: SessionMaker, smtp: tuple[Mailbox, int]
+) -> None:
+    box, _ = smtp
+    notification = _notification()
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    async with sessions.begin() as session:
+        await outbox.claim(
+            session,
+            key=notification.key,
+            ticket_id=notification.ticket_id,
+            template=notification.template,
+            recipient=notification.recipient,
+            message_id=notification.message_id,
+            token="dead-worker",
+            at=long_ago,
+        )
+    result = await activities.send_email(notification)
+    async with sessions() as session:
+        entry = await outbox.get(session, key=notification.key)
+    assert result.status == "already_sent"
+    assert box.messages == []
+    assert entry is not None
+    assert entry.status == "sent"
+    assert entry.error is not None
+    assert "unconfirmed" in entry.error

@@ -98,7 +98,7 @@ def test_migration_0003_goes_down_and_up(database_url: str) -> None:
         return names
 
     assert "inbound_messages" in tables()
-    downgrade(database_url, "-1")
+    downgrade(database_url, "0003a")
     assert "inbound_messages" not in tables()
     upgrade(database_url)
     assert "inbound_messages" in tables()

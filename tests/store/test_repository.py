@@ -148,26 +148,3 @@ async def test_list_filters_and_paginates_stably(sessions: SessionMaker) -> None
 def test_a_forged_cursor_is_refused() -> None:
     with pytest.raises(ValueError, match="invalid cursor"):
         repository.decode_cursor("not-a-cursor")
-
-
-async def test_outbox_counts_attempts_until_sent(sessions: SessionMaker) -> None:
-    kwargs: dict[str, Any] = {
-        "key": "TKT-1/1/acknowledgment/ana@example.com",
-        "ticket_id": "TKT-1",
-        "template": "acknowledgment",
-        "recipient": "ana@example.com",
-        "message_id": "<TKT-1.1.acknowledgment@x>",
-        "at": T0,
-    }
-    async with sessions.begin() as session:
-        assert await repository.outbox_get(session, key=kwargs["key"]) is None
-        await repository.outbox_commit(session, **kwargs)
-    async with sessions.begin() as session:
-        await repository.outbox_finish(session, key=kwargs["key"], status="retry", at=T0)
-        await repository.outbox_commit(session, **kwargs)
-    async with sessions.begin() as session:
-        await repository.outbox_finish(session, key=kwargs["key"], status="sent", at=T0)
-    async with sessions() as session:
-        entry = await repository.outbox_get(session, key=kwargs["key"])
-    assert entry is not None
-    assert (entry.status, entry.attempts) == ("sent", 2)

@@ -1,0 +1,148 @@
+"""SQL of the email outbox: one row per notification key. Callers own the transaction.
+
+The claim is the exactly-once guarantee: one `INSERT … ON CONFLICT DO UPDATE … WHERE
+status = 'retry' RETURNING` statement, so of any number of concurrent attempts for one key
+at most one holds the claim (status `committing`, its `claim_token`) at a time, and only
+the holder can settle it. See `store.models.OutboxEntry` for the statuses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import OutboxEntry
+from store.repository import dialect_insert
+
+COMMITTING = "committing"
+SENT = "sent"
+RETRY = "retry"
+FAILED = "failed"
+
+
+async def get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
+    return await session.get(OutboxEntry, key)
+
+
+async def _insert_or_take_retry(
+    session: AsyncSession,
+    *,
+    key: str,
+    ticket_id: str,
+    template: str,
+    recipient: str,
+    message_id: str,
+    at: datetime,
+    status: str,
+    token: str | None,
+    error: str | None,
+) -> bool:
+    """Insert the row with `status`, or move a `retry` row to it; False if neither happened."""
+    stmt = dialect_insert(session, OutboxEntry).values(
+        key=key,
+        ticket_id=ticket_id,
+        template=template,
+        recipient=recipient,
+        message_id=message_id,
+        status=status,
+        attempts=1,
+        created_at=at,
+        error=error,
+        claim_token=token,
+        claimed_at=at if token else None,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "status": status,
+            "attempts": OutboxEntry.attempts + 1,
+            "error": error,
+            "claim_token": token,
+            "claimed_at": at if token else None,
+        },
+        where=OutboxEntry.status == RETRY,
+    ).returning(OutboxEntry.key)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    key: str,
+    ticket_id: str,
+    template: str,
+    recipient: str,
+    message_id: str,
+    token: str,
+    at: datetime,
+) -> bool:
+    """Take the right to send `key` now (status `committing`, held by `token`).
+
+    True for exactly one caller among concurrent ones, and only if no attempt has sent the
+    email, is sending it, or failed it for good."""
+    return await _insert_or_take_retry(
+        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
+        message_id=message_id, at=at, status=COMMITTING, token=token, error=None,
+    )  # fmt: skip
+
+
+async def record_failure(
+    session: AsyncSession,
+    *,
+    key: str,
+    ticket_id: str,
+    template: str,
+    recipient: str,
+    message_id: str,
+    at: datetime,
+    error: str,
+) -> bool:
+    """A permanent refusal found before any claim (bad template, 5xx to MAIL or RCPT).
+    Never overrides an attempt that holds the claim or has sent."""
+    return await _insert_or_take_retry(
+        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
+        message_id=message_id, at=at, status=FAILED, token=None, error=error,
+    )  # fmt: skip
+
+
+async def settle(
+    session: AsyncSession, *, key: str, token: str, status: str, at: datetime, error: str | None
+) -> bool:
+    """The claim holder's outcome: `sent`, `retry` or `failed`. False if the claim is no
+    longer this holder's (it was declared stale meanwhile)."""
+    result = await session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.key == key,
+            OutboxEntry.status == COMMITTING,
+            OutboxEntry.claim_token == token,
+        )
+        .values(
+            status=status,
+            sent_at=at if status == SENT else None,
+            error=error,
+            claim_token=None,
+        )
+        .returning(OutboxEntry.key)
+    )
+    return result.first() is not None
+
+
+async def settle_stale(
+    session: AsyncSession, *, key: str, claimed_before: datetime, at: datetime, error: str
+) -> bool:
+    """A claim older than any live attempt can hold one: its holder died inside DATA. The
+    server may have the message, so it counts as sent (unconfirmed): never sent again."""
+    result = await session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.key == key,
+            OutboxEntry.status == COMMITTING,
+            (OutboxEntry.claimed_at.is_(None)) | (OutboxEntry.claimed_at < claimed_before),
+        )
+        .values(status=SENT, sent_at=at, error=error, claim_token=None)
+        .returning(OutboxEntry.key)
+    )
+    return result.first() is not None
