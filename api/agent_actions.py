@@ -2,14 +2,19 @@
 
 What an action needs from the policy file (agent names and capacity, the SLA
 policy for a new priority) is resolved here and passed in the Update, so the
-workflow never reads configuration.
+workflow never reads configuration. An action sent with an `Idempotency-Key`
+runs once: see `api/idempotency.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio.client import Client, WorkflowHandle
 
+from api.idempotency import earlier_result, update_id
 from domain.actions import (
+    Action,
     AgentNote,
     AgentReply,
     Assign,
@@ -29,6 +34,10 @@ from store import repository
 from store.engine import SessionMaker
 from workflows.ticket import TicketWorkflow
 
+Handle = WorkflowHandle[TicketWorkflow, TicketState]
+Send = Callable[[Handle, str | None], Awaitable[TicketState]]
+"""Sends the action's Update to the ticket, with the given Update id."""
+
 
 class AgentActions:
     def __init__(self, *, client: Client, sessions: SessionMaker, policy: SupportPolicy) -> None:
@@ -36,34 +45,75 @@ class AgentActions:
         self._sessions = sessions
         self._policy = policy
 
-    def _handle(self, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketState]:
+    def _handle(self, ticket_id: str) -> Handle:
         return self._client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+
+    async def _once(
+        self, ticket_id: str, action: Action, key: str | None, send: Send
+    ) -> TicketState:
+        """A repeat of `key` gets the first outcome before any check runs; else send it."""
+        handle = self._handle(ticket_id)
+        uid = update_id(action, key)
+        earlier = await earlier_result(handle, uid)
+        if earlier is not None:
+            return earlier
+        return await send(handle, uid)
 
     def _agent_name(self, agent_id: str) -> str | None:
         agent = self._policy.agents.get(agent_id)
         return agent.name if agent else None
 
-    async def reply(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.reply,
-            AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
+    async def reply(
+        self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
+    ) -> TicketState:
+        reply = AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
+        return await self._once(
+            ticket_id,
+            Action.REPLY,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.reply, reply, id=uid),
         )
 
-    async def note(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.note, AgentNote(actor=agent_id, body=body)
+    async def note(
+        self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
+    ) -> TicketState:
+        note = AgentNote(actor=agent_id, body=body)
+        return await self._once(
+            ticket_id,
+            Action.NOTE,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.note, note, id=uid),
         )
 
-    async def request_info(self, ticket_id: str, agent_id: str, body: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.request_info,
-            RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id)),
+    async def request_info(
+        self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
+    ) -> TicketState:
+        ask = RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
+        return await self._once(
+            ticket_id,
+            Action.REQUEST_INFO,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.request_info, ask, id=uid),
         )
 
     async def assign(
-        self, ticket_id: str, actor: str, *, agent_id: str | None, team: str | None
+        self,
+        ticket_id: str,
+        actor: str,
+        *,
+        agent_id: str | None,
+        team: str | None,
+        key: str | None = None,
     ) -> TicketState:
         """To an agent (who must exist, be active and have capacity) or to a team's queue."""
+
+        async def send(handle: Handle, uid: str | None) -> TicketState:
+            target = await self._assignment(actor, agent_id=agent_id, team=team)
+            return await handle.execute_update(TicketWorkflow.assign, target, id=uid)
+
+        return await self._once(ticket_id, Action.ASSIGN, key, send)
+
+    async def _assignment(self, actor: str, *, agent_id: str | None, team: str | None) -> Assign:
         if agent_id is not None:
             agent = self._policy.agents.get(agent_id)
             if agent is None:
@@ -81,52 +131,82 @@ class AgentActions:
         elif team not in self._policy.teams:
             raise NotAssignable(f"no team {team!r} in the support policy")
         assert team is not None
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.assign, Assign(actor=actor, agent_id=agent_id, team=team)
-        )
+        return Assign(actor=actor, agent_id=agent_id, team=team)
 
     async def change_priority(
-        self, ticket_id: str, actor: str, priority: Priority, reason: str
+        self,
+        ticket_id: str,
+        actor: str,
+        priority: Priority,
+        reason: str,
+        *,
+        key: str | None = None,
     ) -> TicketState:
         """Re-applies the current policy file for the new priority, explicitly and on record."""
-        handle = self._handle(ticket_id)
-        state = await handle.query(TicketWorkflow.state)
-        sla = self._policy.select_sla(
-            priority=priority.value,
-            plan=state.requester.plan.value,
-            category=state.category,
-            channel=state.channel.value,
-            created_year=state.created_at.year,
-        )
-        return await handle.execute_update(
-            TicketWorkflow.change_priority,
-            ChangePriority(actor=actor, priority=priority, reason=reason, sla=sla),
-        )
+
+        async def send(handle: Handle, uid: str | None) -> TicketState:
+            state = await handle.query(TicketWorkflow.state)
+            sla = self._policy.select_sla(
+                priority=priority.value,
+                plan=state.requester.plan.value,
+                category=state.category,
+                channel=state.channel.value,
+                created_year=state.created_at.year,
+            )
+            change = ChangePriority(actor=actor, priority=priority, reason=reason, sla=sla)
+            return await handle.execute_update(TicketWorkflow.change_priority, change, id=uid)
+
+        return await self._once(ticket_id, Action.PRIORITY, key, send)
 
     async def escalate(
-        self, ticket_id: str, actor: str, reason: str, level: int | None
+        self, ticket_id: str, actor: str, reason: str, level: int | None, *, key: str | None = None
     ) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.escalate, Escalate(actor=actor, reason=reason, level=level)
+        escalate = Escalate(actor=actor, reason=reason, level=level)
+        return await self._once(
+            ticket_id,
+            Action.ESCALATE,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.escalate, escalate, id=uid),
         )
 
-    async def hold(self, ticket_id: str, actor: str, reason: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.hold, Hold(actor=actor, reason=reason)
+    async def hold(
+        self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
+    ) -> TicketState:
+        hold = Hold(actor=actor, reason=reason)
+        return await self._once(
+            ticket_id,
+            Action.HOLD,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.hold, hold, id=uid),
         )
 
-    async def resolve(self, ticket_id: str, actor: str, resolution: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.resolve,
-            Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor)),
+    async def resolve(
+        self, ticket_id: str, actor: str, resolution: str, *, key: str | None = None
+    ) -> TicketState:
+        resolve = Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor))
+        return await self._once(
+            ticket_id,
+            Action.RESOLVE,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.resolve, resolve, id=uid),
         )
 
-    async def reopen(self, ticket_id: str, actor: str, reason: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.reopen, Reopen(actor=actor, reason=reason)
+    async def reopen(
+        self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
+    ) -> TicketState:
+        reopen = Reopen(actor=actor, reason=reason)
+        return await self._once(
+            ticket_id,
+            Action.REOPEN,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.reopen, reopen, id=uid),
         )
 
-    async def close(self, ticket_id: str, actor: str) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.close, Close(actor=actor)
+    async def close(self, ticket_id: str, actor: str, *, key: str | None = None) -> TicketState:
+        close = Close(actor=actor)
+        return await self._once(
+            ticket_id,
+            Action.CLOSE,
+            key,
+            lambda handle, uid: handle.execute_update(TicketWorkflow.close, close, id=uid),
         )

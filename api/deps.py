@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.agent_actions import AgentActions
 from api.auth import Principal, TokenTable
 from api.errors import ApiError
+from api.idempotency import KEY_RULE, MAX_KEY_CHARS, valid_key
 from api.service import TicketService
 from domain.enums import Role
 
@@ -52,6 +53,21 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return check
 
 
+def _idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=MAX_KEY_CHARS,
+            description=f"Optional; {KEY_RULE}. A repeat of the request returns the first result.",
+        ),
+    ] = None,
+) -> str | None:
+    if key is not None and not valid_key(key):
+        raise ApiError(422, "validation_error", f"Idempotency-Key: {KEY_RULE}")
+    return key
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 TicketServiceDep = Annotated[TicketService, Depends(_service)]
 AgentActionsDep = Annotated[AgentActions, Depends(_actions)]
@@ -59,3 +75,4 @@ AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Ro
 ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
 AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]
 StaffPrincipal = Annotated[Principal, Depends(require(Role.AGENT, Role.ADMIN))]
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

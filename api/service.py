@@ -18,9 +18,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import CustomerReply, Rate
+from api.idempotency import earlier_result, follow_up_key, update_id
+from domain.actions import Action, CustomerReply, Rate
 from domain.assignment import AgentLoad, choose_agent
 from domain.errors import IdempotencyConflict
+from domain.inbound import idempotency_key as inbound_key
 from domain.intake import decide
 from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
@@ -48,6 +50,8 @@ class Intake:
     state: TicketState
     created: bool
     """False when an `Idempotency-Key` repeat returned the existing ticket."""
+    follow_up: bool = False
+    """The state is a follow-up ticket opened for a reply to a closed ticket (new or repeated)."""
 
 
 class TicketService:
@@ -178,29 +182,56 @@ class TicketService:
     # -- the customer's side ------------------------------------------------------------------
 
     async def customer_reply(
-        self, ticket_id: str, body: str, message_id: str | None = None
+        self,
+        ticket_id: str,
+        body: str,
+        message_id: str | None = None,
+        *,
+        key: str | None = None,
     ) -> Intake:
-        """Onto the ticket; a closed ticket (or one resolved too long ago) gets a follow-up."""
+        """Onto the ticket; a closed ticket (or one resolved too long ago) gets a follow-up.
+
+        Applied once per Message-ID (an email) or `key` (the `Idempotency-Key` of the
+        route): a repeat gets the first result, and a follow-up is opened under a create
+        key derived from the same, so a repeat finds the follow-up the first one opened.
+        """
+        if message_id is not None:
+            key = inbound_key(message_id)
+            opened_under: str | None = key
+        else:
+            opened_under = follow_up_key(ticket_id, key) if key is not None else None
         handle = self._handle(ticket_id)
+        uid = update_id(Action.CUSTOMER_REPLY, key)
         try:
-            state = await handle.execute_update(
-                TicketWorkflow.customer_reply, CustomerReply(body=body, message_id=message_id)
-            )
+            state = await earlier_result(handle, uid)
+            if state is None:
+                state = await handle.execute_update(
+                    TicketWorkflow.customer_reply,
+                    CustomerReply(body=body, message_id=message_id),
+                    id=uid,
+                )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if not (isinstance(cause, ApplicationError) and cause.type == "FollowUpRequired"):
                 raise
-            return await self.follow_up(ticket_id, body)
+            return await self.follow_up(ticket_id, body, opened_under)
         except RPCError as err:
             # A workflow that completed (closed long ago) takes no updates at all.
             if err.status != RPCStatusCode.NOT_FOUND or not await self._exists(ticket_id):
                 raise
-            return await self.follow_up(ticket_id, body)
+            return await self.follow_up(ticket_id, body, opened_under)
         return Intake(state=state, created=False)
 
-    async def rate(self, ticket_id: str, score: int, comment: str | None) -> TicketState:
-        return await self._handle(ticket_id).execute_update(
-            TicketWorkflow.rate, Rate(score=score, comment=comment)
+    async def rate(
+        self, ticket_id: str, score: int, comment: str | None, *, key: str | None = None
+    ) -> TicketState:
+        handle = self._handle(ticket_id)
+        uid = update_id(Action.CSAT, key)
+        earlier = await earlier_result(handle, uid)
+        if earlier is not None:
+            return earlier
+        return await handle.execute_update(
+            TicketWorkflow.rate, Rate(score=score, comment=comment), id=uid
         )
 
     async def _exists(self, ticket_id: str) -> bool:
@@ -212,8 +243,9 @@ class TicketService:
             raise
         return True
 
-    async def follow_up(self, ticket_id: str, body: str) -> Intake:
-        """A new ticket for the customer's message, linked to the one it follows."""
+    async def follow_up(self, ticket_id: str, body: str, idempotency_key: str | None) -> Intake:
+        """A new ticket for the customer's message, linked to the one it follows; once per
+        `idempotency_key` (a repeat returns the ticket the first one opened)."""
         old = await self.get(ticket_id)
         request = TicketCreate(
             requester=old.requester,
@@ -224,4 +256,5 @@ class TicketService:
             category=old.category,
             tags=old.tags,
         )
-        return await self.create(request, None, related_ticket_id=ticket_id)
+        intake = await self.create(request, idempotency_key, related_ticket_id=ticket_id)
+        return Intake(state=intake.state, created=intake.created, follow_up=True)

@@ -86,7 +86,7 @@ class InboundIntake:
                     raise
                 # A tag or reference naming no ticket (typo, another desk): try the next one.
                 continue
-            outcome = InboundOutcome.FOLLOW_UP if intake.created else InboundOutcome.THREADED
+            outcome = InboundOutcome.FOLLOW_UP if intake.follow_up else InboundOutcome.THREADED
             return InboundResult(ticket_id=intake.state.ticket_id, outcome=outcome)
         request = self._threading.new_ticket(mail, description=body)
         intake = await self._tickets.create(request, idempotency_key(mail.message_id))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import (
     AgentActionsDep,
     AgentPrincipal,
     AnyPrincipal,
+    IdempotencyKey,
     ServicePrincipal,
     SessionDep,
     StaffPrincipal,
@@ -39,6 +40,10 @@ from store import repository
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
+MAX_TICKET_ID_CHARS = 40
+"""`tickets.id` is VARCHAR(40); a path id becomes `related_ticket_id` of a follow-up."""
+TicketId = Annotated[str, Path(max_length=MAX_TICKET_ID_CHARS)]
+
 
 def _view(state: TicketState) -> TicketView:
     return ticket_view(state, datetime.now(UTC))
@@ -56,7 +61,7 @@ async def create_ticket(
     response: Response,
     tickets: TicketServiceDep,
     _: ServicePrincipal,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey,
 ) -> TicketView:
     """Open a ticket; a repeat with the same `Idempotency-Key` and body returns it with 200."""
     intake = await tickets.create(body, idempotency_key)
@@ -99,13 +104,13 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketView)
-async def get_ticket(ticket_id: str, tickets: TicketServiceDep, _: AnyPrincipal) -> TicketView:
+async def get_ticket(ticket_id: TicketId, tickets: TicketServiceDep, _: AnyPrincipal) -> TicketView:
     """The ticket with its SLA clocks as of now."""
     return _view(await tickets.get(ticket_id))
 
 
 @router.get("/{ticket_id}/events", response_model=Timeline)
-async def ticket_events(ticket_id: str, session: SessionDep, _: AnyPrincipal) -> Timeline:
+async def ticket_events(ticket_id: TicketId, session: SessionDep, _: AnyPrincipal) -> Timeline:
     """The ticket's timeline, oldest first, and every email it sent, from the store."""
     if await repository.get_ticket(session, ticket_id=ticket_id) is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
@@ -120,97 +125,142 @@ async def ticket_events(ticket_id: str, session: SessionDep, _: AnyPrincipal) ->
 
 @router.post("/{ticket_id}/reply", response_model=TicketView)
 async def reply(
-    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ActionBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """A public reply from the calling agent, emailed to the customer."""
-    return _view(await actions.reply(ticket_id, _actor(agent), body.body))
+    return _view(await actions.reply(ticket_id, _actor(agent), body.body, key=key))
 
 
 @router.post("/{ticket_id}/note", response_model=TicketView)
 async def note(
-    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ActionBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """An internal note: never emailed, not an SLA response."""
-    return _view(await actions.note(ticket_id, _actor(agent), body.body))
+    return _view(await actions.note(ticket_id, _actor(agent), body.body, key=key))
 
 
 @router.post("/{ticket_id}/request-info", response_model=TicketView)
 async def request_info(
-    ticket_id: str, body: ActionBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ActionBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Ask the customer; the ticket waits in `awaiting_customer` and its clocks pause."""
-    return _view(await actions.request_info(ticket_id, _actor(agent), body.body))
+    return _view(await actions.request_info(ticket_id, _actor(agent), body.body, key=key))
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketView)
 async def assign(
-    ticket_id: str, body: AssignBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: AssignBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """To an agent (active, with capacity) or to a team's queue."""
-    state = await actions.assign(ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team)
+    state = await actions.assign(
+        ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team, key=key
+    )
     return _view(state)
 
 
 @router.post("/{ticket_id}/priority", response_model=TicketView)
 async def change_priority(
-    ticket_id: str, body: PriorityBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: PriorityBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Change the priority; the SLA policy is re-applied and the change recorded."""
-    state = await actions.change_priority(ticket_id, _actor(agent), body.priority, body.reason)
+    state = await actions.change_priority(
+        ticket_id, _actor(agent), body.priority, body.reason, key=key
+    )
     return _view(state)
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView)
 async def escalate(
-    ticket_id: str, body: EscalateBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: EscalateBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
-    return _view(await actions.escalate(ticket_id, _actor(agent), body.reason, body.level))
+    return _view(await actions.escalate(ticket_id, _actor(agent), body.reason, body.level, key=key))
 
 
 @router.post("/{ticket_id}/hold", response_model=TicketView)
 async def hold(
-    ticket_id: str, body: ReasonBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ReasonBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Put on hold: waiting on a third party or another team, not on the customer."""
-    return _view(await actions.hold(ticket_id, _actor(agent), body.reason))
+    return _view(await actions.hold(ticket_id, _actor(agent), body.reason, key=key))
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
 async def resolve(
-    ticket_id: str, body: ResolveBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ResolveBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Resolve with a resolution note, emailed to the customer."""
-    return _view(await actions.resolve(ticket_id, _actor(agent), body.resolution))
+    return _view(await actions.resolve(ticket_id, _actor(agent), body.resolution, key=key))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
 async def reopen(
-    ticket_id: str, body: ReasonBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    body: ReasonBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Reopen a resolved ticket; its resolution clock starts a new cycle."""
-    return _view(await actions.reopen(ticket_id, _actor(agent), body.reason))
+    return _view(await actions.reopen(ticket_id, _actor(agent), body.reason, key=key))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketView)
 async def close(
-    ticket_id: str, _body: EmptyBody, actions: AgentActionsDep, agent: AgentPrincipal
+    ticket_id: TicketId,
+    _body: EmptyBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """Close a resolved ticket for good."""
-    return _view(await actions.close(ticket_id, _actor(agent)))
+    return _view(await actions.close(ticket_id, _actor(agent), key=key))
 
 
 @router.post("/{ticket_id}/customer-reply", response_model=TicketView)
 async def customer_reply(
-    ticket_id: str,
+    ticket_id: TicketId,
     body: ActionBody,
     response: Response,
     tickets: TicketServiceDep,
     _: ServicePrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """The customer wrote. A closed ticket gets a linked follow-up ticket instead (201)."""
-    intake = await tickets.customer_reply(ticket_id, body.body)
-    if intake.created:
+    intake = await tickets.customer_reply(ticket_id, body.body, key=key)
+    if intake.follow_up:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/tickets/{intake.state.ticket_id}"
     return _view(intake.state)
@@ -218,7 +268,11 @@ async def customer_reply(
 
 @router.post("/{ticket_id}/csat", response_model=TicketView)
 async def csat(
-    ticket_id: str, body: CsatBody, tickets: TicketServiceDep, _: ServicePrincipal
+    ticket_id: TicketId,
+    body: CsatBody,
+    tickets: TicketServiceDep,
+    _: ServicePrincipal,
+    key: IdempotencyKey,
 ) -> TicketView:
     """The customer's satisfaction score (1-5), once, after resolution."""
-    return _view(await tickets.rate(ticket_id, body.score, body.comment))
+    return _view(await tickets.rate(ticket_id, body.score, body.comment, key=key))
