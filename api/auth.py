@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from domain.enums import Role
 
+MAX_AGENT_ID_CHARS = 50
+"""An agent id is an assignee (`tickets.assignee`, VARCHAR(50)) and, as `agent:<id>`, an
+actor (`ticket_events.actor`, `tickets.resolved_by`, VARCHAR(100))."""
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -42,12 +46,23 @@ def parse_tokens(spec: str | None) -> dict[str, Principal]:
                 f"TICKETFLOW_TOKENS entry {index}: unknown role {role_name!r}"
             ) from None
         agent_id = parts[2] if len(parts) == 3 else None
+        if agent_id is not None and not _valid_agent_id(agent_id):
+            raise TokenConfigError(
+                f"TICKETFLOW_TOKENS entry {index}: an agent id is 1-{MAX_AGENT_ID_CHARS} "
+                "printable characters without spaces"
+            )
         if role == Role.AGENT and not agent_id:
             raise TokenConfigError(
                 f"TICKETFLOW_TOKENS entry {index}: an agent token needs an agent id"
             )
         tokens[token] = Principal(role=role, agent_id=agent_id)
     return tokens
+
+
+def _valid_agent_id(agent_id: str) -> bool:
+    """At most `MAX_AGENT_ID_CHARS`, no spaces or control characters (empty: checked later)."""
+    printable = all(ch.isprintable() and not ch.isspace() for ch in agent_id)
+    return printable and len(agent_id) <= MAX_AGENT_ID_CHARS
 
 
 class TokenTable:

@@ -20,9 +20,16 @@ from domain.notifications import Notification
 from domain.policy_models import LifecycleSpec
 from domain.sla import SlaClock, SlaSnapshot
 
+# Every string a request carries is bounded here, at the edge, to what the store can hold
+# (tests/api/test_input_bounds.py checks each bound against its column in store/models.py).
 MAX_SUBJECT_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_BODY_BYTES = 64 * 1024
+MAX_EMAIL_CHARS = 254
+MAX_CUSTOMER_ID_CHARS = 100
+MAX_LANGUAGE_CHARS = 16
+MAX_TIMEZONE_CHARS = 64
+MAX_CATEGORY_CHARS = 50
 _EMAIL_RE = re.compile(
     r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
@@ -74,8 +81,11 @@ def _timezone(value: str) -> str:
 
 SingleLine = Annotated[str, Field(max_length=MAX_SUBJECT_CHARS), AfterValidator(_single_line)]
 ShortName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_single_line)]
-EmailAddress = Annotated[str, AfterValidator(_email)]
-Body = Annotated[str, AfterValidator(_body)]
+EmailAddress = Annotated[str, Field(max_length=MAX_EMAIL_CHARS), AfterValidator(_email)]
+# A character is at least one byte: the character bound shows in the schema, `_body` is exact.
+Body = Annotated[str, Field(max_length=MAX_BODY_BYTES), AfterValidator(_body)]
+LanguageTag = Annotated[str, Field(max_length=MAX_LANGUAGE_CHARS), AfterValidator(_language)]
+TimeZoneName = Annotated[str, Field(max_length=MAX_TIMEZONE_CHARS), AfterValidator(_timezone)]
 Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
@@ -84,10 +94,12 @@ class Requester(BaseModel):
 
     email: EmailAddress
     name: ShortName | None = None
-    customer_id: Annotated[str, Field(max_length=100), AfterValidator(_single_line)] | None = None
+    customer_id: (
+        Annotated[str, Field(max_length=MAX_CUSTOMER_ID_CHARS), AfterValidator(_single_line)] | None
+    ) = None
     plan: Plan = Plan.STARTER
-    language: Annotated[str, AfterValidator(_language)] = "en"
-    timezone: Annotated[str, AfterValidator(_timezone)] | None = None
+    language: LanguageTag = "en"
+    timezone: TimeZoneName | None = None
 
 
 class TicketCreate(BaseModel):
@@ -100,7 +112,9 @@ class TicketCreate(BaseModel):
     description: Body
     channel: Channel
     priority: Priority | None = None
-    category: Annotated[str, Field(max_length=50, pattern=r"^[a-z0-9_-]+$")] | None = None
+    category: (
+        Annotated[str, Field(max_length=MAX_CATEGORY_CHARS, pattern=r"^[a-z0-9_-]+$")] | None
+    ) = None
     tags: Annotated[list[Tag], Field(max_length=20)] = []
 
 
