@@ -3,12 +3,30 @@
 Starts each embedded part whose setting is unset — the Temporal dev server
 (`TEMPORAL_ADDRESS`), the SMTP sink (`SMTP_HOST`/`SMTP_PORT`); the SQLite
 store needs no process — then runs the migrations, the worker and the API as
-child processes, and supervises them until a stop signal or a child's death.
+child processes, and supervises them until a stop signal.
 
 Invariants:
+- Until the stack is first up, a child's death is an error that stops
+  everything (exit 1): a taken port, a bad policy file or a broken database
+  would only die again.
+- Once it is up, any child that dies (crash, SIGKILL, OOM) is started again in
+  its place after a wait: `TICKETFLOW_DEV_RESTART_BACKOFF` (1 s), doubling
+  with each quick death up to `TICKETFLOW_DEV_RESTART_BACKOFF_MAX` (30 s),
+  back to the first once the child had stayed up
+  `TICKETFLOW_DEV_RESTART_RESET_AFTER` (60 s). The wait is never zero: a child
+  that dies at every start costs one start per 30 s, never a busy loop. One
+  line says what died, how, and when it restarts; one gives the new pid, which
+  replaces the old one in `.data/dev.pids` (a dead child has no line there).
+- The worker and the API reconnect to Temporal, the store and SMTP by
+  themselves. The infrastructure is restarted too, because that is safe:
+  Temporal keeps its workflows, timers and search attributes in
+  `.data/temporal.db` (the restart is appended to its log), and the sink keeps
+  nothing in memory (a message is a file once accepted; a send it refused is
+  retried by the worker).
 - Children stop in reverse start order (API, worker, sink, Temporal): SIGTERM,
   up to `STOP_TIMEOUT_SECONDS` each, then SIGKILL; every child is reaped. A
-  further signal during shutdown kills what is left at once.
+  stop signal during a backoff wait or a restart is acted on within
+  `POLL_SECONDS`; a further signal during shutdown kills what is left at once.
 - Temporal and the sink run in their own process groups, so Ctrl-C (SIGINT to
   the foreground group) reaches only this process, the worker and the API; the
   infrastructure stays up until the worker and the API have drained.
@@ -18,7 +36,8 @@ Invariants:
 - On Linux every child gets SIGTERM when this process dies (PR_SET_PDEATHSIG),
   so even `kill -9` of `ticketflow dev` leaves nothing behind. That hook runs
   between fork and exec, so this process starts no threads: readiness of
-  Temporal is checked with the `temporal` CLI, not a temporalio client.
+  Temporal is checked with the `temporal` CLI, not a temporalio client, and
+  the supervision is a polling loop, not a thread per child.
 """
 
 from __future__ import annotations
@@ -27,29 +46,30 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
 from pathlib import Path
-from types import FrameType
 
 import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketflow.processes import (
-    POLL_SECONDS,
     STOP_TIMEOUT_SECONDS,
+    Backoff,
     DevError,
     Interrupted,
     Process,
+    Stack,
     _die_with_parent,
     accepts_connections,
     describe_exit,
     ensure_port_free,
     log_tail,
+    say,
     spawn,
     stop_process,
     wait_until,
@@ -94,6 +114,18 @@ class DevOptions(BaseSettings):
     ui_port: int = Field(default=8233, alias="TICKETFLOW_DEV_UI_PORT")
     smtp_port: int = Field(default=1025, alias="TICKETFLOW_DEV_SMTP_PORT")
     start_timeout: float = Field(default=120.0, alias="TICKETFLOW_DEV_START_TIMEOUT")
+    # A part that dies is started again after 1 s, 2 s, 4 s ... up to 30 s, and after 1 s
+    # again once it has stayed up for a minute (processes.Backoff).
+    restart_backoff: float = Field(default=1.0, gt=0, alias="TICKETFLOW_DEV_RESTART_BACKOFF")
+    restart_backoff_max: float = Field(
+        default=30.0, gt=0, alias="TICKETFLOW_DEV_RESTART_BACKOFF_MAX"
+    )
+    restart_reset_after: float = Field(
+        default=60.0, gt=0, alias="TICKETFLOW_DEV_RESTART_RESET_AFTER"
+    )
+
+    def backoff(self) -> Backoff:
+        return Backoff(self.restart_backoff, self.restart_backoff_max, self.restart_reset_after)
 
 
 def temporal_binary() -> Path:
@@ -110,15 +142,29 @@ def temporal_binary() -> Path:
 
 
 def start_temporal(
-    binary: Path, *, db_file: Path, log_file: Path, port: int, ui_port: int, namespace: str
+    binary: Path,
+    *,
+    db_file: Path,
+    log_file: Path,
+    port: int,
+    ui_port: int,
+    namespace: str,
+    append: bool = False,
 ) -> Process:
-    """`temporal server start-dev` persisted in `db_file`, with the search attributes."""
+    """`temporal server start-dev` persisted in `db_file`, with the search attributes.
+
+    Its output replaces `log_file`, or follows it with `append` (a restart keeps the end
+    of the log that says why the server died).
+    """
     argv = [
         str(binary), "server", "start-dev", *_NO_CLI_CONFIG, "--db-filename", str(db_file),
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
         "--namespace", namespace, "--log-level", "warn", "--ui-disable-news-fetch", *cli_flags(),
     ]  # fmt: skip
-    with log_file.open("wb") as log:
+    with log_file.open("ab" if append else "wb") as log:
+        if append:
+            log.write(f"--- restarted at {datetime.now().astimezone():%H:%M:%S} ---\n".encode())
+            log.flush()
         return spawn(argv, own_group=True, output=log)
 
 
@@ -165,53 +211,6 @@ def temporal_ready(binary: Path, address: str, namespace: str) -> bool:
         kind = CLI_TYPE_NAMES[expected[name]]
         _search_attributes(binary, address, namespace, "create", "--name", name, "--type", kind)
     return not missing
-
-
-class _Stack:
-    """The running children in start order (pids in `pids_file`), and the stop signals seen.
-
-    Signal handlers only count, so no code is interrupted midway; every wait polls the count.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-    def __init__(self, pids_file: Path) -> None:
-        self.children: list[tuple[str, Process]] = []
-        self.pids_file = pids_file
-        self.signals_seen = 0
-        self._previous = {signum: signal.signal(signum, self._count) for signum in self.SIGNALS}
-
-    def _count(self, signum: int, frame: FrameType | None) -> None:
-        self.signals_seen += 1
-
-    def interrupted(self) -> bool:
-        return self.signals_seen > 0
-
-    def add(self, name: str, proc: Process) -> Process:
-        self.children.append((name, proc))
-        self.pids_file.write_text("".join(f"{n} {p.pid}\n" for n, p in self.children))
-        return proc
-
-    def wait_until(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
-        wait_until(what, ready, timeout=timeout, watch=self.children, interrupted=self.interrupted)
-
-    def supervise(self) -> tuple[str, Process] | None:
-        """Block until a stop signal (returns None) or a child's exit (returns that child)."""
-        while not self.interrupted():
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    return name, proc
-            time.sleep(POLL_SECONDS)
-        return None
-
-    def close(self) -> None:
-        """Stop every child, newest first; one more signal meanwhile skips the grace periods."""
-        seen_before = self.signals_seen
-        for _name, proc in reversed(self.children):
-            stop_process(proc, hurry=lambda: self.signals_seen > seen_before)
-        self.pids_file.unlink(missing_ok=True)
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
 
 
 def _embedded_smtp(settings: Settings) -> bool:
@@ -278,14 +277,19 @@ def _check_ports(settings: Settings, options: DevOptions) -> None:
     ensure_port_free(settings.api_host, settings.api_port, "API", "API_PORT")
 
 
-def _start_temporal(settings: Settings, options: DevOptions, stack: _Stack) -> None:
+def _start_temporal(settings: Settings, options: DevOptions, stack: Stack) -> None:
     binary, namespace = temporal_binary(), settings.temporal_namespace
     db_file = (settings.data_dir / "temporal.db").resolve()
     log_file = settings.data_dir / "temporal.log"
     say(f"starting the Temporal dev server (log: {log_file})")
-    proc = start_temporal(binary, db_file=db_file, log_file=log_file, port=options.temporal_port,
-                          ui_port=options.ui_port, namespace=namespace)  # fmt: skip
-    stack.add("temporal", proc)
+
+    def start(*, append: bool = True) -> Process:
+        return start_temporal(binary, db_file=db_file, log_file=log_file, append=append,
+                              port=options.temporal_port, ui_port=options.ui_port,
+                              namespace=namespace)  # fmt: skip
+
+    # A restart needs no readiness wait: the attributes are in the database file now.
+    stack.add("temporal", start(append=False), start, hint=f" (log: {log_file})")
     address = f"127.0.0.1:{options.temporal_port}"
     try:
         stack.wait_until(
@@ -298,7 +302,7 @@ def _start_temporal(settings: Settings, options: DevOptions, stack: _Stack) -> N
         raise DevError(f"{exc}\n  database: {db_file}\n  end of {log_file}:{tail}") from None
 
 
-def _start(settings: Settings, options: DevOptions, stack: _Stack) -> None:
+def _start(settings: Settings, options: DevOptions, stack: Stack) -> None:
     _check_ports(settings, options)
     env = child_env(settings, options, os.environ)
     python, timeout = [sys.executable, "-m"], options.start_timeout
@@ -307,7 +311,8 @@ def _start(settings: Settings, options: DevOptions, stack: _Stack) -> None:
     if _embedded_smtp(settings):
         port, mail_dir = options.smtp_port, settings.data_dir / "mail"
         sink = [*python, "ticketflow.smtp_sink", "--port", str(port), "--dir", str(mail_dir)]
-        stack.add("smtp-sink", spawn(sink, env=env, own_group=True))
+        start_sink = partial(spawn, sink, env=env, own_group=True)
+        stack.add("smtp-sink", start_sink(), start_sink)
         stack.wait_until("the SMTP sink", lambda: accepts_connections("127.0.0.1", port), timeout)
 
     say("running migrations")
@@ -320,31 +325,25 @@ def _start(settings: Settings, options: DevOptions, stack: _Stack) -> None:
         raise DevError(f"migrations {describe_exit(migrate.returncode)}; see the output above")
 
     say("starting the worker and the API")
-    stack.add("worker", spawn([*python, "ticketflow", "worker"], env=env))
-    stack.add("api", spawn([*python, "ticketflow", "api"], env=env))
+    for name in ("worker", "api"):
+        start = partial(spawn, [*python, "ticketflow", name], env=env)
+        stack.add(name, start(), start)
     health = f"{api_url(settings)}/healthz"
     stack.wait_until(f"the API ({health})", lambda: _healthy(health), timeout)
 
 
-def say(message: str, *, error: bool = False) -> None:
-    print(f"ticketflow dev: {message}", file=sys.stderr if error else sys.stdout, flush=True)
-
-
 def run(settings: Settings, options: DevOptions | None = None) -> int:
-    """Run the stack until a stop signal (exit 0) or a failure (exit 1); leave no child behind."""
+    """Run the stack until a stop signal (exit 0) or a failure to start (exit 1); restart a
+    part that dies once the stack is up; leave no child behind."""
     options = options or DevOptions()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    stack = _Stack(settings.data_dir / "dev.pids")
+    stack = Stack(settings.data_dir / "dev.pids")
     try:
         _start(settings, options, stack)
         print(banner(settings, options), flush=True)
-        if (exited := stack.supervise()) is None:
-            say("stopping")
-            return 0
-        name, proc = exited
-        hint = f" (log: {settings.data_dir / 'temporal.log'})" if name == "temporal" else ""
-        say(f"{name} {describe_exit(proc.returncode)}{hint}; stopping everything", error=True)
-        return 1
+        stack.supervise(options.backoff())
+        say("stopping")
+        return 0
     except DevError as exc:
         say(f"error: {exc}", error=True)
         return 1

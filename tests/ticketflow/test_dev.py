@@ -7,35 +7,27 @@ can run beside a developer's own `make run`.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import smtplib
 import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
-from tests.ticketflow import clean_env, free_port
+from tests.ticketflow import free_port
+from tests.ticketflow.devstack import START_TIMEOUT, STOP_TIMEOUT, processes_in, send_mail, stack
 from ticketflow import dev
 from ticketflow.settings import Settings
 from ticketflow.smtp_sink import MailSink
 from workflows.search_attributes import ALL_KEYS, TICKET_STATUS
 
-START_TIMEOUT = 240.0  # generous: a first start on a busy two-core machine
-STOP_TIMEOUT = 120.0
 STACK_PARTS = {"temporal", "smtp-sink", "worker", "api"}
 EXPECTED_ATTRIBUTES = {key.name: key.indexed_value_type for key in ALL_KEYS}
 
@@ -229,120 +221,6 @@ async def test_a_search_attribute_registered_with_another_type_is_a_clear_error(
 # --- the whole stack: `python -m ticketflow dev` -------------------------------------
 
 
-def processes_in(directory: Path) -> list[str]:
-    """Live (non-zombie) processes whose working directory is `directory`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if Path(os.readlink(entry / "cwd")) != directory:
-                continue
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:  # gone meanwhile, or not ours to see
-            continue
-        if state != "Z":
-            found.append(f"{entry.name} {command}")
-    return found
-
-
-class Stack:
-    """One `python -m ticketflow dev` in its own session, as a terminal would run it."""
-
-    def __init__(self, folder: Path, run: int, **settings: str) -> None:
-        self.folder = folder
-        self.api_port = free_port()
-        self.smtp_port = free_port()
-        env = clean_env(
-            TICKETFLOW_DEV_TEMPORAL_PORT=str(free_port()),
-            TICKETFLOW_DEV_UI_PORT=str(free_port()),
-            TICKETFLOW_DEV_SMTP_PORT=str(self.smtp_port),
-            API_PORT=str(self.api_port),
-            TICKETFLOW_DEV_START_TIMEOUT=str(START_TIMEOUT),
-            **settings,
-        )
-        self.output = folder / f"dev-{run}.log"
-        with self.output.open("wb") as output:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ticketflow", "dev"],
-                cwd=folder,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, like a shell job
-            )
-
-    def log(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def wait_healthy(self) -> None:
-        url = f"http://127.0.0.1:{self.api_port}/healthz"
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert self.proc.poll() is None, f"ticketflow dev exited early:\n{self.log()}"
-            try:
-                if httpx.get(url, timeout=5, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"the API never answered:\n{self.log()}"
-            time.sleep(0.5)
-        # The banner follows the health check; give the parent a moment to print it.
-        deadline = time.monotonic() + 60
-        while "Ctrl-C stops everything" not in self.log():
-            assert time.monotonic() < deadline, self.log()
-            time.sleep(0.2)
-
-    def api(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-        url = f"http://127.0.0.1:{self.api_port}{path}"
-        headers = {"Authorization": f"Bearer {token}"}
-        return httpx.request(method, url, headers=headers, timeout=60, trust_env=False, **kwargs)
-
-    def pids(self) -> dict[str, int]:
-        lines = (self.folder / ".data" / "dev.pids").read_text().split("\n")
-        return {name: int(pid) for name, pid in (line.split() for line in lines if line)}
-
-    def ctrl_c(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGINT)
-
-    def wait_exit(self) -> int:
-        try:
-            return self.proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"ticketflow dev did not stop:\n{self.log()}")
-
-    def kill(self) -> None:
-        """Clean up after a failed test: this run's processes only."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        for line in processes_in(self.folder):
-            os.kill(int(line.split()[0]), signal.SIGKILL)
-
-
-@contextmanager
-def stack(folder: Path, run: int = 1, **settings: str) -> Iterator[Stack]:
-    for module in ("worker", "api.app", "store.migrate"):
-        pytest.importorskip(module, reason=f"{module} is not written yet")
-    started = Stack(folder, run, **settings)
-    try:
-        yield started
-    finally:
-        started.kill()
-
-
-def send_mail(port: int, subject: str) -> None:
-    message = EmailMessage()
-    message["From"] = "support@ticketflow.local"
-    message["To"] = "customer@example.com"
-    message["Subject"] = subject
-    message.set_content("hello")
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        client.send_message(message)
-
-
 @pytest.mark.devserver
 def test_ticketflow_dev_runs_the_stack_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     folder = tmp_path.resolve()
@@ -385,17 +263,6 @@ def test_ticketflow_dev_runs_the_stack_and_ctrl_c_leaves_nothing_behind(tmp_path
         time.sleep(0.3)
         second.ctrl_c()
         assert second.wait_exit() == 0, second.log()
-        assert processes_in(folder) == []
-
-
-@pytest.mark.devserver
-def test_ticketflow_dev_stops_everything_when_a_part_dies(tmp_path: Path) -> None:
-    folder = tmp_path.resolve()
-    with stack(folder) as running:
-        running.wait_healthy()
-        os.kill(running.pids()["worker"], signal.SIGKILL)
-        assert running.wait_exit() == 1, running.log()
-        assert "worker was killed by SIGKILL" in running.log()
         assert processes_in(folder) == []
 
 
