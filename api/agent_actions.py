@@ -8,6 +8,7 @@ runs once: see `api/idempotency.py`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client, WorkflowHandle
@@ -32,6 +33,7 @@ from domain.policy import SupportPolicy
 from domain.ticket import TicketState
 from store import repository
 from store.engine import SessionMaker
+from ticketflow.temporal import retrying_not_ready
 from workflows.ticket import TicketWorkflow
 
 Handle = WorkflowHandle[TicketWorkflow, TicketState]
@@ -57,7 +59,8 @@ class AgentActions:
         earlier = await earlier_result(handle, uid)
         if earlier is not None:
             return earlier
-        return await send(handle, uid)
+        fixed = uid or str(uuid.uuid4())  # one id for every retry of this one request
+        return await retrying_not_ready(lambda: send(handle, fixed))
 
     def _agent_name(self, agent_id: str) -> str | None:
         agent = self._policy.agents.get(agent_id)

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import DomainError
+from ticketflow.temporal import workflow_exists
 
 log = logging.getLogger("ticketflow.api")
 
@@ -57,10 +58,9 @@ async def _workflow_ended(request: Request) -> bool:
     if not ticket_id:
         return False
     try:
-        await request.app.state.temporal.get_workflow_handle(ticket_id).describe()
+        return await workflow_exists(request.app.state.temporal, ticket_id)
     except RPCError:
         return False
-    return True
 
 
 def install(app: FastAPI) -> None:

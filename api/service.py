@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from domain.routing import Routing, route
 from domain.ticket import TicketCreate, TicketState
 from store import repository
 from store.engine import SessionMaker
+from ticketflow.temporal import retrying_not_ready, workflow_exists
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
@@ -205,10 +207,10 @@ class TicketService:
         try:
             state = await earlier_result(handle, uid)
             if state is None:
-                state = await handle.execute_update(
-                    TicketWorkflow.customer_reply,
-                    CustomerReply(body=body, message_id=message_id),
-                    id=uid,
+                fixed = uid or str(uuid.uuid4())
+                reply = CustomerReply(body=body, message_id=message_id)
+                state = await retrying_not_ready(
+                    lambda: handle.execute_update(TicketWorkflow.customer_reply, reply, id=fixed)
                 )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -230,18 +232,13 @@ class TicketService:
         earlier = await earlier_result(handle, uid)
         if earlier is not None:
             return earlier
-        return await handle.execute_update(
-            TicketWorkflow.rate, Rate(score=score, comment=comment), id=uid
+        fixed, rating = uid or str(uuid.uuid4()), Rate(score=score, comment=comment)
+        return await retrying_not_ready(
+            lambda: handle.execute_update(TicketWorkflow.rate, rating, id=fixed)
         )
 
     async def _exists(self, ticket_id: str) -> bool:
-        try:
-            await self._handle(ticket_id).describe()
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return False
-            raise
-        return True
+        return await workflow_exists(self._client, ticket_id)
 
     async def follow_up(self, ticket_id: str, body: str, idempotency_key: str | None) -> Intake:
         """A new ticket for the customer's message, linked to the one it follows; once per

@@ -35,6 +35,7 @@ CustomerPlan=Keyword
 EscalationLevel=Int
 SlaBreached=Bool
 NextSlaDueAt=Datetime
+FailedEffects=KeywordList
 '
 
 log() {

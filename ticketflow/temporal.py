@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -12,6 +19,8 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities
 from activities.projection import ProjectionActivities
 from workflows.ticket import TicketWorkflow
+
+T = TypeVar("T")
 
 # Pure modules the workflow sandbox may share with the host instead of
 # re-importing them for every workflow run (keeps starting a ticket cheap).
@@ -29,6 +38,48 @@ async def connect(
         lazy=lazy,
         runtime=runtime,
     )
+
+
+async def workflow_exists(client: Client, workflow_id: str) -> bool:
+    """Whether any run of `workflow_id` exists, running or ended (a closed ticket past its
+    window, one an operator terminated). Asks the service directly: nothing to decode, so
+    it works whatever the search attributes hold (the time-skipping test server keeps an
+    unset Datetime attribute as a null the SDK cannot decode in `describe()`)."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    try:
+        await client.workflow_service.describe_workflow_execution(request)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+NOT_READY_RETRIES = 5
+
+
+def _not_ready(err: RPCError) -> bool:
+    details = err.grpc_status.details
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and any(
+        detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in details
+    )
+
+
+async def retrying_not_ready(call: Callable[[], Awaitable[T]]) -> T:
+    """Run `call` (an Update sent with a fixed Update id), again if the workflow task that
+    was to take it failed: the server answers "workflow not ready" when an Update lands in
+    the task that continues the workflow as new, and the Update then belongs to the next
+    run. The same Update id makes a retry safe."""
+    for attempt in range(NOT_READY_RETRIES):
+        try:
+            return await call()
+        except RPCError as err:
+            if not _not_ready(err) or attempt == NOT_READY_RETRIES - 1:
+                raise
+            await asyncio.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def build_worker(

@@ -15,7 +15,8 @@ def _fmt(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "—"
 
 
-def current_details(state: TicketState, now: datetime) -> str:
+def current_details(state: TicketState, now: datetime, *, effects: str | None = None) -> str:
+    """The details table; `effects` is what is still pending or failing, if anything."""
     lines = [
         f"**{state.ticket_id}** · {state.priority.value} · {state.status.value}"
         f" · team {state.team or '—'} · assignee {state.assignee or '—'}"
@@ -34,6 +35,10 @@ def current_details(state: TicketState, now: datetime) -> str:
             f"| {metric.value} (cycle {clock.cycle}) | {view.state.value} | {_fmt(view.due_at)}"
             f" | {left} | {_fmt(view.met_at)} | {_fmt(view.breached_at)} |"
         )
+    if state.notifications_failed:
+        lines += ["", f"**{state.notifications_failed} email(s) failed**: see the timeline"]
+    if effects:
+        lines += ["", f"Pending: {effects}"]
     lines += ["", "Last actions:", ""]
     lines += [f"- {summary}" for summary in reversed(state.recent_events)]
     return "\n".join(lines)

@@ -30,6 +30,8 @@ CUSTOMER_PLAN = SearchAttributeKey.for_keyword("CustomerPlan")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 NEXT_SLA_DUE_AT = SearchAttributeKey.for_datetime("NextSlaDueAt")
+FAILED_EFFECTS = SearchAttributeKey.for_keyword_list("FailedEffects")
+"""`email` once an email was given up on, `store` while the store refuses the ticket's data."""
 
 ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     TICKET_STATUS,
@@ -41,6 +43,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     ESCALATION_LEVEL,
     SLA_BREACHED,
     NEXT_SLA_DUE_AT,
+    FAILED_EFFECTS,
 )
 
 # Names of the value types as the `temporal` CLI spells them
@@ -50,6 +53,7 @@ CLI_TYPE_NAMES = {
     "INT": "Int",
     "BOOL": "Bool",
     "DATETIME": "Datetime",
+    "KEYWORD_LIST": "KeywordList",
 }
 
 
@@ -105,11 +109,14 @@ def initial_attributes(state: TicketState) -> TypedSearchAttributes:
     )
 
 
-def updates_for(state: TicketState, published: dict[str, Any]) -> list[SearchAttributeUpdate[Any]]:
+def updates_for(
+    state: TicketState, published: dict[str, Any], *, failed_effects: list[str] | None = None
+) -> list[SearchAttributeUpdate[Any]]:
     """Upserts for the attributes whose value differs from `published` (which is updated)."""
     updates: list[SearchAttributeUpdate[Any]] = []
-    for key, value in ticket_values(state):
-        if key.name in published and published[key.name] == value:
+    values = [*ticket_values(state), (FAILED_EFFECTS, failed_effects or None)]
+    for key, value in values:
+        if published.get(key.name) == value:
             continue
         published[key.name] = value
         updates.append(key.value_set(value) if value is not None else key.value_unset())

@@ -2,8 +2,10 @@
 
 The workflow owns the ticket's state and every SLA clock. Transitions are the
 pure functions of `domain.lifecycle`; this class adds durability: it keeps one
-timer for the nearest deadline, records each event in the store and sends
-each notification through activities, and answers queries and updates.
+timer for the nearest deadline, applies each decision and upserts the search
+attributes at its due second, and answers queries and updates. Recording
+events and sending emails drain beside the loop (`workflows.effects`): no
+outage of SMTP, the store or dispatch ever delays a decision.
 Every update has a validator, so a refused action never enters history.
 """
 
@@ -15,13 +17,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dispatch import DispatchActivities
-    from activities.email import PERMANENT_SMTP_ERROR, EmailActivities
-    from activities.projection import ProjectionActivities, ProjectionInput
     from domain.actions import (
         Action,
         AgentNote,
@@ -42,40 +40,37 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import Ticket
     from domain.machine import Effects
     from domain.notifications import Notification
-    from domain.ticket import TicketEvent, TicketState, TicketWorkflowInput
+    from domain.ticket import TicketState, TicketWorkflowInput
     from workflows import search_attributes as sa
     from workflows.details import current_details
+    from workflows.effects import EffectDrains, Pending
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
-
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_SMTP_ERROR],
-)
-
-
-async def _done() -> None:
-    return None
 
 
 @workflow.defn
 class TicketWorkflow:
     @workflow.init
     def __init__(self, input: TicketWorkflowInput) -> None:
-        self._unrecorded: list[TicketEvent] = list(input.unrecorded)
-        self._unsent: list[Notification] = list(input.unsent)
-        self._freed_teams: list[str] = []
-        self._details_seq = -1
+        self._changed = False
+        """Set by every update and effect outcome: the loop ticks and publishes again."""
+        self._details_key: tuple[int, str | None] = (-1, None)
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
+            created = Effects()
         else:
-            self._ticket, effects = Ticket.create(input.started)
-            self._queue(effects)
+            self._ticket, created = Ticket.create(input.started)
+        self._effects = EffectDrains(
+            state=lambda: self._ticket.state,
+            email_failed=self._email_failed,
+            email_deadline=timedelta(seconds=self._ticket.state.lifecycle.email_delivery_deadline),
+            carried=Pending(
+                events=list(input.unrecorded),
+                notifications=list(input.unsent),
+                teams=list(input.undispatched),
+            ),
+        )
+        self._effects.queue(created)
         # What the search attributes hold now (set at start by the API, then upserted).
         self._published: dict[str, object] = {
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
@@ -86,6 +81,18 @@ class TicketWorkflow:
     def _apply(self, transition: Callable[[Ticket, datetime], Effects]) -> TicketState:
         self._queue(transition(self._ticket, workflow.now()))
         return self._ticket.state
+
+    def _queue(self, effects: Effects) -> None:
+        self._effects.queue(effects)
+        self._changed = True
+
+    def _email_failed(self, notification: Notification, error: str) -> None:
+        """An email given up on (refused for good, or past its deadline) goes on the timeline."""
+        effects = Effects()
+        self._ticket.note_notification(
+            effects, EventType.NOTIFICATION_FAILED, notification, workflow.now(), error
+        )
+        self._queue(effects)
 
     def _validate(self, check: Callable[[Ticket], None]) -> None:
         """Run a read-only check; a domain refusal reaches the API as its class name."""
@@ -205,32 +212,67 @@ class TicketWorkflow:
     def _validate_rate(self, rate: Rate) -> None:
         self._validate(lambda t: t.validate_rate(rate))
 
+    @workflow.signal
+    def retry_effects(self) -> None:
+        """Operators: the store refused this ticket's data and the cause is repaired
+        (e.g. a column widened): record the pending events again."""
+        self._effects.retry_store()
+        self._changed = True
+
     # -- the main loop ---------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: TicketWorkflowInput) -> TicketState:
+        self._effects.start()
         while True:
-            self._queue(self._ticket.tick(workflow.now()))
-            await self._flush()
-            self._publish()
-            if self._ticket.finished(workflow.now()):
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                if not self._has_work():
-                    return self._ticket.state
+            now = workflow.now()
+            self._queue(self._ticket.tick(now))
+            self._publish(now)
+            self._changed = False
+            if self._ticket.finished(now):
+                # Done deciding; complete once every effect has drained (or an update or an
+                # effect's outcome changes the ticket again).
+                await workflow.wait_condition(
+                    lambda: (
+                        self._changed or (workflow.all_handlers_finished() and self._effects.idle())
+                    )
+                )
+                if self._changed:
+                    continue
+                return self._ticket.state
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if not self._has_work():
-                    workflow.continue_as_new(
-                        TicketWorkflowInput(started=input.started, carried=self._ticket.state)
+                pending = self._effects.pending()
+                workflow.continue_as_new(
+                    TicketWorkflowInput(
+                        started=input.started,
+                        carried=self._ticket.state,
+                        unrecorded=pending.events,
+                        unsent=pending.notifications,
+                        undispatched=pending.teams,
                     )
-            wakeup = self._ticket.next_wakeup()
-            timeout = None
-            if wakeup is not None:
-                timeout = max((wakeup - workflow.now()).total_seconds(), 0.0)
+                )
+            wakeup = self._next_wakeup(now)
+            timeout = None if wakeup is None else (wakeup - now).total_seconds()
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
-                    self._has_work, timeout=timeout, timeout_summary=self._wakeup_summary(wakeup)
+                    lambda: self._changed,
+                    timeout=timeout,
+                    timeout_summary=self._wakeup_summary(wakeup),
                 )
+
+    def _next_wakeup(self, now: datetime) -> datetime | None:
+        """The ticket's next wakeup; one that is not in the future would spin the loop (the
+        domain guarantees it never is: tests/domain/test_wakeup_property.py), so it is
+        logged and dropped, and the ticket waits for its next action instead."""
+        wakeup = self._ticket.next_wakeup()
+        if wakeup is not None and wakeup <= now:
+            workflow.logger.error(
+                "ticket %s: next wakeup %s is not after now %s; waiting for an action",
+                self._ticket.state.ticket_id, wakeup.isoformat(), now.isoformat(),
+            )  # fmt: skip
+            return None
+        return wakeup
 
     def _wakeup_summary(self, due: datetime | None) -> str:
         """What the next timer is for, as operators read it on the timeline."""
@@ -239,70 +281,16 @@ class TicketWorkflow:
                 return f"{metric.value.replace('_', ' ')} due"
         return f"{self._ticket.state.status.value} timer" if due else "waiting"
 
-    def _has_work(self) -> bool:
-        return bool(self._unrecorded or self._unsent or self._freed_teams)
-
-    def _queue(self, effects: Effects) -> None:
-        self._unrecorded += effects.events
-        self._unsent += effects.notifications
-        self._freed_teams += [t for t in effects.freed_teams if t not in self._freed_teams]
-
-    async def _flush(self) -> None:
-        """Record events and send notifications side by side (neither waits for the other),
-        then move freed team queues; repeat until handlers add nothing more."""
-        while self._has_work():
-            events, self._unrecorded = self._unrecorded, []
-            batch, self._unsent = self._unsent, []
-            recording = (
-                workflow.execute_activity_method(
-                    ProjectionActivities.record_ticket,
-                    ProjectionInput(state=self._ticket.state, events=events),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=STORE_RETRY,
-                    summary=f"record events {events[0].seq}-{events[-1].seq}",
-                )
-                if events
-                else _done()
-            )
-            sending = [
-                workflow.execute_activity_method(
-                    EmailActivities.send_email,
-                    n,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    heartbeat_timeout=timedelta(seconds=10),
-                    retry_policy=MAIL_RETRY,
-                    summary=f"send {n.template.replace('_', ' ')}",
-                )
-                for n in batch
-            ]
-            _, results = await asyncio.gather(recording, asyncio.gather(*sending))
-            # Sent emails are in the outbox (the timeline shows them from there); only a
-            # permanent refusal becomes a ticket event.
-            effects = Effects()
-            for n, result in zip(batch, results, strict=True):
-                if result.status == "failed":
-                    self._ticket.note_notification(
-                        effects, EventType.NOTIFICATION_FAILED, n, workflow.now(), result.error
-                    )
-            self._queue(effects)
-            if self._freed_teams:
-                # After recording, so the store already counts this ticket as resolved.
-                teams, self._freed_teams = self._freed_teams, []
-                for team in teams:
-                    await workflow.execute_activity_method(
-                        DispatchActivities.dispatch_queue,
-                        team,
-                        start_to_close_timeout=timedelta(seconds=60),
-                        retry_policy=STORE_RETRY,
-                        summary=f"dispatch {team} queue",
-                    )
-
-    def _publish(self) -> None:
+    def _publish(self, now: datetime) -> None:
         """Upsert the search attributes that changed; refresh the UI's current details."""
-        updates = sa.updates_for(self._ticket.state, self._published)
+        state = self._ticket.state
+        failed = [kind for kind, bad in (("email", state.notifications_failed),
+                                          ("store", self._effects.store_error)) if bad]  # fmt: skip
+        updates = sa.updates_for(state, self._published, failed_effects=failed)
         if updates:
             workflow.upsert_search_attributes(updates)
-        if self._ticket.state.last_seq != self._details_seq:
+        pending = self._effects.summary()
+        if (state.last_seq, pending) != self._details_key:
             # Only on change: the table is recomputed from the clocks' calendars.
-            self._details_seq = self._ticket.state.last_seq
-            workflow.set_current_details(current_details(self._ticket.state, workflow.now()))
+            self._details_key = (state.last_seq, pending)
+            workflow.set_current_details(current_details(state, now, effects=pending))

@@ -66,8 +66,14 @@ ACTIONS: dict[str, Step] = {
     "customer_asks_manager": lambda t, at: t.customer_reply(
         CustomerReply(body="I want a manager"), at
     ),
-    **{f"rate_{n}": (lambda n: lambda t, at: t.rate(Rate(score=n), at))(n) for n in range(1, 6)},
 }
+
+
+def _rate(score: int) -> Step:
+    return lambda t, at: t.rate(Rate(score=score), at)
+
+
+ACTIONS |= {f"rate_{score}": _rate(score) for score in range(1, 6)}
 
 # A step is an action, a jump to the next wakeup (a timer firing), or a jump by some seconds
 # (an action arriving at any time, or a worker that was down for days).

@@ -17,6 +17,9 @@ from domain.intake import decide
 from domain.policy import SupportPolicy, load_policy
 from domain.ticket import TicketCreate, TicketStarted
 from store.engine import create_engine, create_sessionmaker
+from store.models import Ticket as StoredTicket
+from store.models import TicketEventRow
+from store.repository import get_ticket, list_events
 from ticketflow.settings import DEFAULT_POLICY_FILE
 from ticketflow.temporal import build_worker
 
@@ -25,7 +28,11 @@ DEFAULT_POLICY = load_policy(DEFAULT_POLICY_FILE)
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, task_queue: str, database_url: str, smtp_port: int
+    client: Client,
+    task_queue: str,
+    database_url: str,
+    smtp_port: int,
+    policy: SupportPolicy = DEFAULT_POLICY,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -35,7 +42,7 @@ async def running_worker(
         task_queue,
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
-        dispatch=DispatchActivities(sessions, client, DEFAULT_POLICY),
+        dispatch=DispatchActivities(sessions, client, policy),
     )
     try:
         async with worker:
@@ -70,3 +77,22 @@ def started(
         created_at=created_at,
         mail_domain="desk.example",
     )
+
+
+async def store_events(database_url: str, ticket_id: str) -> list[TicketEventRow]:
+    """The ticket's timeline as the store has it now."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await list_events(session, ticket_id=ticket_id)
+    finally:
+        await engine.dispose()
+
+
+async def store_row(database_url: str, ticket_id: str) -> StoredTicket | None:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await get_ticket(session, ticket_id=ticket_id)
+    finally:
+        await engine.dispose()

@@ -42,13 +42,13 @@ async def _start(client: Client, task_queue: str, begin: TicketStarted) -> None:
 
 
 async def test_a_three_second_target_breaches_within_a_second_of_its_due_time(
-    dev_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    dev_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp
     ticket_id = f"TKT-{uuid.uuid4().hex[:8]}"
     created = datetime.now(UTC)
     begin = _fast(started(ticket_id, created, request(priority="P1")), 3)
-    async with running_worker(dev_env.client, task_queue, sqlite_url, port):
+    async with running_worker(dev_env.client, task_queue, database_url, port):
         await _start(dev_env.client, task_queue, begin)
         handle = dev_env.client.get_workflow_handle(ticket_id)
 
@@ -76,7 +76,7 @@ async def test_a_three_second_target_breaches_within_a_second_of_its_due_time(
 
 
 async def test_operators_find_breached_p1_tickets_with_visibility_queries(
-    dev_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    dev_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp
     run = uuid.uuid4().hex[:6]
@@ -84,7 +84,7 @@ async def test_operators_find_breached_p1_tickets_with_visibility_queries(
     p1_breaching = _fast(started(f"TKT-{run}-1", now, request(priority="P1")), 2)
     p1_answered = _fast(started(f"TKT-{run}-2", now, request(priority="P1")), 2)
     p3_quiet = started(f"TKT-{run}-3", now, request(priority="P3"))
-    async with running_worker(dev_env.client, task_queue, sqlite_url, port):
+    async with running_worker(dev_env.client, task_queue, database_url, port):
         for begin in (p1_breaching, p1_answered, p3_quiet):
             await _start(dev_env.client, task_queue, begin)
         answered = dev_env.client.get_workflow_handle(p1_answered.ticket_id)

@@ -24,7 +24,7 @@ def _next_monday_10(now: datetime) -> datetime:
 
 
 async def test_unanswered_p2_escalates_l1_l2_l3_in_the_customers_language(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     env = time_env
@@ -37,7 +37,7 @@ async def test_unanswered_p2_escalates_l1_l2_l3_in_the_customers_language(
         update={"requester": body.requester.model_copy(update={"language": "ms"})}
     )
     start = started(ticket_id, monday, body)
-    async with running_worker(env.client, task_queue, sqlite_url, port):
+    async with running_worker(env.client, task_queue, database_url, port):
         await env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=start),
@@ -47,7 +47,7 @@ async def test_unanswered_p2_escalates_l1_l2_l3_in_the_customers_language(
         # Through Monday 18:00: first response breach at 12:00, 4 h unresolved at 14:00,
         # 8 h unresolved at 18:00.
         await env.sleep(timedelta(hours=8, minutes=5))
-        engine = create_engine(sqlite_url)
+        engine = create_engine(database_url)
 
         async def three_levels() -> bool:
             async with create_sessionmaker(engine)() as session:

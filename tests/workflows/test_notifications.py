@@ -52,26 +52,26 @@ async def _sent(database_url: str) -> bool:
 
 
 async def test_refused_attempts_are_retried_and_the_email_arrives_once(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     box.refuse = ["451 4.7.1 greylisted, try again", "421 4.3.2 busy"]
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         await _start(time_env, task_queue)
         await box.wait_for(1, timeout=60)
-        await eventually(lambda: _sent(sqlite_url))
+        await eventually(lambda: _sent(database_url))
         await time_env.sleep(timedelta(minutes=5))
-    [entry] = await _outbox(sqlite_url)
+    [entry] = await _outbox(database_url)
     assert len(box.messages) == 1
     assert entry.attempts == 3  # two refused at DATA, the third accepted
 
 
 async def test_smtp_server_down_then_back_loses_nothing_and_sends_once(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str
 ) -> None:
     port = free_port()
     box = Mailbox()
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         await _start(time_env, task_queue)
         await asyncio.sleep(1)  # a few attempts fail: nothing listens on the port
         controller = Controller(
@@ -81,7 +81,7 @@ async def test_smtp_server_down_then_back_loses_nothing_and_sends_once(
         try:
             await time_env.sleep(timedelta(minutes=2))  # past the retry backoff
             await box.wait_for(1, timeout=60)
-            await eventually(lambda: _sent(sqlite_url))
+            await eventually(lambda: _sent(database_url))
             await time_env.sleep(timedelta(minutes=10))
         finally:
             controller.stop()
@@ -89,8 +89,8 @@ async def test_smtp_server_down_then_back_loses_nothing_and_sends_once(
 
 
 @pytest.fixture
-def worker_env(sqlite_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": sqlite_url, "PYTHONPATH": str(REPO)}
+def worker_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(REPO)}
 
 
 def _spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -106,7 +106,7 @@ def _spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 async def test_worker_killed_between_smtp_accept_and_record_sends_once(
     dev_env: WorkflowEnvironment,
     task_queue: str,
-    sqlite_url: str,
+    database_url: str,
     worker_env: dict[str, str],
 ) -> None:
     box = Mailbox()
@@ -137,12 +137,12 @@ async def test_worker_killed_between_smtp_accept_and_record_sends_once(
         await _start(dev_env, task_queue)
         await box.wait_for(1, timeout=60)
         assert first.wait(timeout=10) == -signal.SIGKILL
-        [entry] = await _outbox(sqlite_url)
+        [entry] = await _outbox(database_url)
         assert entry.status == "committing"  # the server has it; the outbox could not say so
         second = _spawn_worker(env)
         # On the real server, in real time: the 10 s heartbeat timeout notices the dead
         # worker, and the retry on the new worker finds "committing".
-        await eventually(lambda: _sent(sqlite_url), timeout=90, interval=0.5)
+        await eventually(lambda: _sent(database_url), timeout=90, interval=0.5)
         await asyncio.sleep(2)  # anything sent twice would have arrived by now
     finally:
         controller.stop()
@@ -150,7 +150,7 @@ async def test_worker_killed_between_smtp_accept_and_record_sends_once(
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    [entry] = await _outbox(sqlite_url)
+    [entry] = await _outbox(database_url)
     assert len(box.messages) == 1
     assert entry.error is not None
     assert "unconfirmed" in entry.error

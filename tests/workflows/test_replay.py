@@ -1,7 +1,8 @@
 """Recorded histories of the main lifecycle scenarios replay against the current workflow code.
 
 A change to TicketWorkflow (or the domain code it runs) that would break running
-tickets fails here; guard such changes with `workflow.patched`.
+tickets fails here; guard such changes with `workflow.patched`. CI runs this with
+`make test`; tests/histories/record.py says how a new scenario is recorded.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def test_the_main_scenarios_are_recorded() -> None:
         "created_replied_resolved_closed",
         "waiting_on_customer_then_breach",
         "unanswered_breach_and_auto_close",
+        "low_csat_followed_up_late",
+        "escalation_ladder",
+        "dispatch_after_resolve",
+        "failed_notification",
+        "continue_as_new_first_run",
+        "continue_as_new_second_run",
     }
 
 

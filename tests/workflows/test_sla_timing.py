@@ -38,7 +38,7 @@ async def _sleep_until(env: WorkflowEnvironment, at: datetime) -> None:
 
 
 async def test_p2_friday_1759_with_monday_holiday(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp
     env = time_env
@@ -52,7 +52,7 @@ async def test_p2_friday_1759_with_monday_holiday(
     await _sleep_until(env, friday)
     start = _with_holiday(started(ticket_id, friday, request(priority="P2")), monday)
     assert start.sla.calendar.id == "business-hours"
-    async with running_worker(env.client, task_queue, sqlite_url, port):
+    async with running_worker(env.client, task_queue, database_url, port):
         handle = await env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=start),
@@ -92,11 +92,11 @@ async def test_p2_friday_1759_with_monday_holiday(
         assert clock.breached_at == resolution_due
 
         async def recorded() -> bool:
-            rows = await _sla(sqlite_url, ticket_id)
+            rows = await _sla(database_url, ticket_id)
             return any(r.event == "breached" and r.metric == "resolution" for r in rows)
 
         await eventually(recorded)
-    rows = await _sla(sqlite_url, ticket_id)
+    rows = await _sla(database_url, ticket_id)
     # SQLite hands back naive UTC; the met instant carries the update's milliseconds.
     events = sorted((r.metric, r.event, r.at.replace(tzinfo=UTC, microsecond=0)) for r in rows)
     assert ("first_response", "met", tuesday.replace(hour=10)) in events

@@ -48,12 +48,12 @@ async def _row(database_url: str, ticket_id: str) -> Ticket | None:
 
 
 async def test_created_ticket_is_recorded_and_acknowledged(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     ticket_id = _ticket_id()
     now = datetime.now(UTC)
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         handle = await time_env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=started(ticket_id, now)),
@@ -69,20 +69,20 @@ async def test_created_ticket_is_recorded_and_acknowledged(
     clock = state.clocks[Metric.FIRST_RESPONSE]
     assert clock.state == ClockState.RUNNING
     assert clock.target_seconds == state.sla.targets.first_response
-    events = await _events(sqlite_url, ticket_id)
+    events = await _events(database_url, ticket_id)
     assert [e.type for e in events][:1] == [EventType.CREATED]
-    row = await _row(sqlite_url, ticket_id)
+    row = await _row(database_url, ticket_id)
     assert row is not None
     assert row.status == "new"
     assert row.priority == "P2"
 
 
 async def test_reply_meets_first_response_and_is_emailed(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     ticket_id = _ticket_id()
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         handle = await time_env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=started(ticket_id, datetime.now(UTC))),
@@ -107,7 +107,7 @@ async def test_reply_meets_first_response_and_is_emailed(
 
 
 async def test_unanswered_ticket_breaches_at_its_due_second(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     ticket_id = _ticket_id()
@@ -115,7 +115,7 @@ async def test_unanswered_ticket_breaches_at_its_due_second(
     created = datetime.now(UTC).replace(microsecond=0)
     from tests.workflows.harness import request
 
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         handle = await time_env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=started(ticket_id, created, request(priority="P1"))),
@@ -130,23 +130,23 @@ async def test_unanswered_ticket_breaches_at_its_due_second(
     clock = after.clocks[Metric.FIRST_RESPONSE]
     assert clock.state == ClockState.BREACHED
     assert clock.breached_at == created + timedelta(seconds=target)
-    events = await _events(sqlite_url, ticket_id)
+    events = await _events(database_url, ticket_id)
     breaches = [e for e in events if e.type == EventType.SLA_BREACHED]
     assert len(breaches) == 1
     assert breaches[0].data["metric"] == "first_response"
     risks = [e for e in events if e.type == EventType.SLA_AT_RISK]
     assert [r.data["percent"] for r in risks] == [80]
-    row = await _row(sqlite_url, ticket_id)
+    row = await _row(database_url, ticket_id)
     assert row is not None
     assert row.sla_breached
 
 
 async def test_refused_update_never_enters_history(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp
     ticket_id = _ticket_id()
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         handle = await time_env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=started(ticket_id, datetime.now(UTC))),
@@ -168,11 +168,11 @@ async def test_refused_update_never_enters_history(
 
 
 async def test_outbox_has_one_entry_per_email(
-    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     box, port = smtp
     ticket_id = _ticket_id()
-    async with running_worker(time_env.client, task_queue, sqlite_url, port):
+    async with running_worker(time_env.client, task_queue, database_url, port):
         await time_env.client.start_workflow(
             TicketWorkflow.run,
             TicketWorkflowInput(started=started(ticket_id, datetime.now(UTC))),
@@ -181,7 +181,7 @@ async def test_outbox_has_one_entry_per_email(
         )
         await box.wait_for(1)
         entries: list[OutboxEntry] = []
-        engine = create_engine(sqlite_url)
+        engine = create_engine(database_url)
 
         async def sent() -> bool:
             nonlocal entries
