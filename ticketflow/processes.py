@@ -4,10 +4,10 @@ Invariants:
 - A child started with `spawn` gets SIGTERM when this process dies
   (PR_SET_PDEATHSIG on Linux). That hook runs between fork and exec, so callers
   must not start threads (see `ticketflow.dev`).
-- `Stack` restarts a child that dies only after a delay (`Backoff`, never zero),
-  so a child that dies at once is retried at most every `Backoff.cap` seconds,
-  never in a busy loop; its signal handlers only count, and every wait polls
-  that count, so a stop signal is acted on within `POLL_SECONDS`.
+- `Stack` restarts a child that dies only after a delay (`Backoff`, never zero,
+  doubling up to `Backoff.cap`), so a child that dies at every start is never
+  restarted in a busy loop; its signal handlers only count, and every wait
+  polls that count, so a stop signal is acted on within `POLL_SECONDS`.
 """
 
 from __future__ import annotations
