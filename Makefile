@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench migrate clean
+.PHONY: run test faults lint typecheck bench migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ticketflow needs Python 3.11+")'
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/pytest
+
+# The fault suite: real processes killed, stopped and restarted; each case prints its figures.
+faults: $(STAMP)
+	$(BIN)/pytest faults -p no:cacheprovider -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
