@@ -1,7 +1,7 @@
 """One case's stack, each part a real process it can kill: Temporal, worker, API.
 
 - The Temporal dev server persists to a file in the case's directory and is
-  started and checked with `ticketflow.dev`'s own functions (search attributes
+  started and checked with `ticketflow.devserver`'s own functions (search attributes
   registered), so a restart uses the same file and the same port.
 - The worker and the API are `python -m ticketflow worker|api` with the settings
   in their environment (nothing from the caller's shell or `.env` leaks in: they
@@ -35,7 +35,8 @@ from temporalio.client import Client
 from faults.mail import SmtpSink
 from faults.store import StoreReader
 from faults.support import FaultError, eventually, free_port, say
-from ticketflow.dev import DEV_TOKENS, DevOptions, start_temporal, temporal_binary, temporal_ready
+from ticketflow.dev import DEV_TOKENS, DevOptions
+from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
 from ticketflow.processes import Process, log_tail, spawn, stop_process, wait_until
 from ticketflow.settings import REPO_ROOT, Settings
 from ticketflow.temporal import connect
