@@ -10,6 +10,7 @@ customer asking for escalation, and an agent's manual `escalate`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,11 @@ ESCALATION_REQUEST_WORDS = (
     "менаџер",
     "ескалација",
 )
+
+
+def recipient_tag(recipient: str) -> str:
+    """A short stable stand-in for an address inside a Message-ID (which allows one `@`)."""
+    return hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
 
 
 def asks_for_escalation(text: str) -> bool:
@@ -63,7 +69,7 @@ class EscalatingTicket(TicketCore):
                 language="en",
                 recipient=recipient,
                 message_id=message_id(
-                    state.ticket_id, seq, f"{kind}.{recipient}", self.mail_domain
+                    state.ticket_id, seq, f"{kind}.{recipient_tag(recipient)}", self.mail_domain
                 ),
                 context=self.template_context(None, **context),
             )

@@ -43,11 +43,12 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[STORE_DATA_ERROR],
 )
-# Bounded by each email's deadline (the activity's schedule-to-close).
+# Bounded by each email's deadline (the activity's schedule-to-close). At most a minute
+# apart, so the emails an outage held back go out within a minute of SMTP's return.
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
+    maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[PERMANENT_SMTP_ERROR],
 )
 # Bounded by DISPATCH_DEADLINE: a queue that cannot move within it moves at the next freed slot.

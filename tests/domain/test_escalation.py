@@ -166,3 +166,21 @@ def test_survey_after_close_and_none_after_a_silent_auto_resolve() -> None:
     survey = ticket.tick(survey_at)
     assert [n.template for n in survey.notifications] == ["csat_survey"]
     assert ticket.tick(survey_at + H).notifications == []
+
+
+def test_every_message_id_a_ticket_mints_is_a_valid_msg_id() -> None:
+    """Staff alerts once embedded the recipient's address, giving two `@`s: the email package
+    rewrote such an id on sending, so the outbox and the recipient saw different ids."""
+    from email.headerregistry import HeaderRegistry
+
+    from domain.actions import Escalate
+    from tests.domain.test_lifecycle import MONDAY_10, new_ticket
+
+    ticket = new_ticket("P2")
+    effects = ticket.escalate(Escalate(actor="bob", reason="stuck", level=3), MONDAY_10)
+    ids = [n.message_id for n in effects.notifications]
+    assert len(ids) >= 2
+    parse = HeaderRegistry()
+    for value in ids:
+        assert str(parse("Message-ID", value)) == value
+        assert value.count("@") == 1
