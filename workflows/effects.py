@@ -82,6 +82,7 @@ class EffectDrains:
         email_deadline: timedelta,
         carried: Pending,
     ) -> None:
+        """`carried`: what the previous run left pending, or a new ticket's first effects."""
         self._state = state
         self._email_failed = email_failed
         self._email_deadline = email_deadline

@@ -57,20 +57,20 @@ class TicketWorkflow:
         self._details_key: tuple[int, str | None] = (-1, None)
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
-            created = Effects()
+            pending = Pending(
+                events=list(input.unrecorded),
+                notifications=list(input.unsent),
+                teams=list(input.undispatched),
+            )
         else:
             self._ticket, created = Ticket.create(input.started)
+            pending = Pending(events=created.events, notifications=created.notifications, teams=[])
         self._effects = EffectDrains(
             state=lambda: self._ticket.state,
             email_failed=self._email_failed,
             email_deadline=timedelta(seconds=self._ticket.state.lifecycle.email_delivery_deadline),
-            carried=Pending(
-                events=list(input.unrecorded),
-                notifications=list(input.unsent),
-                teams=list(input.undispatched),
-            ),
+            carried=pending,
         )
-        self._effects.queue(created)
         # What the search attributes hold now (set at start by the API, then upserted).
         self._published: dict[str, object] = {
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
