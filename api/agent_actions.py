@@ -30,14 +30,14 @@ from domain.actions import (
 from domain.enums import Priority
 from domain.errors import NotAssignable
 from domain.policy import SupportPolicy
-from domain.ticket import TicketState
+from domain.views import TicketBrief
 from store import repository
 from store.engine import SessionMaker
 from ticketflow.temporal import retrying_not_ready
 from workflows.ticket import TicketWorkflow
 
-Handle = WorkflowHandle[TicketWorkflow, TicketState]
-Send = Callable[[Handle, str | None], Awaitable[TicketState]]
+Handle = WorkflowHandle[TicketWorkflow, TicketBrief]
+Send = Callable[[Handle, str | None], Awaitable[TicketBrief]]
 """Sends the action's Update to the ticket, with the given Update id."""
 
 
@@ -52,7 +52,7 @@ class AgentActions:
 
     async def _once(
         self, ticket_id: str, action: Action, key: str | None, send: Send
-    ) -> TicketState:
+    ) -> TicketBrief:
         """A repeat of `key` gets the first outcome before any check runs; else send it."""
         handle = self._handle(ticket_id)
         uid = update_id(action, key)
@@ -68,7 +68,7 @@ class AgentActions:
 
     async def reply(
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         reply = AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
         return await self._once(
             ticket_id,
@@ -79,7 +79,7 @@ class AgentActions:
 
     async def note(
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         note = AgentNote(actor=agent_id, body=body)
         return await self._once(
             ticket_id,
@@ -90,7 +90,7 @@ class AgentActions:
 
     async def request_info(
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         ask = RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
         return await self._once(
             ticket_id,
@@ -107,10 +107,10 @@ class AgentActions:
         agent_id: str | None,
         team: str | None,
         key: str | None = None,
-    ) -> TicketState:
+    ) -> TicketBrief:
         """To an agent (who must exist, be active and have capacity) or to a team's queue."""
 
-        async def send(handle: Handle, uid: str | None) -> TicketState:
+        async def send(handle: Handle, uid: str | None) -> TicketBrief:
             target = await self._assignment(actor, agent_id=agent_id, team=team)
             return await handle.execute_update(TicketWorkflow.assign, target, id=uid)
 
@@ -144,10 +144,10 @@ class AgentActions:
         reason: str,
         *,
         key: str | None = None,
-    ) -> TicketState:
+    ) -> TicketBrief:
         """Re-applies the current policy file for the new priority, explicitly and on record."""
 
-        async def send(handle: Handle, uid: str | None) -> TicketState:
+        async def send(handle: Handle, uid: str | None) -> TicketBrief:
             state = await handle.query(TicketWorkflow.state)
             sla = self._policy.select_sla(
                 priority=priority.value,
@@ -163,7 +163,7 @@ class AgentActions:
 
     async def escalate(
         self, ticket_id: str, actor: str, reason: str, level: int | None, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         escalate = Escalate(actor=actor, reason=reason, level=level)
         return await self._once(
             ticket_id,
@@ -174,7 +174,7 @@ class AgentActions:
 
     async def hold(
         self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         hold = Hold(actor=actor, reason=reason)
         return await self._once(
             ticket_id,
@@ -185,7 +185,7 @@ class AgentActions:
 
     async def resolve(
         self, ticket_id: str, actor: str, resolution: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         resolve = Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor))
         return await self._once(
             ticket_id,
@@ -196,7 +196,7 @@ class AgentActions:
 
     async def reopen(
         self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         reopen = Reopen(actor=actor, reason=reason)
         return await self._once(
             ticket_id,
@@ -205,7 +205,7 @@ class AgentActions:
             lambda handle, uid: handle.execute_update(TicketWorkflow.reopen, reopen, id=uid),
         )
 
-    async def close(self, ticket_id: str, actor: str, *, key: str | None = None) -> TicketState:
+    async def close(self, ticket_id: str, actor: str, *, key: str | None = None) -> TicketBrief:
         close = Close(actor=actor)
         return await self._once(
             ticket_id,

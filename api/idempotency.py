@@ -19,7 +19,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actions import Action
-from domain.ticket import TicketState
+from domain.views import TicketBrief
 
 MAX_KEY_CHARS = 200
 """`idempotency_keys.key` is VARCHAR(200); action keys are held to the same bound."""
@@ -50,8 +50,8 @@ def follow_up_key(ticket_id: str, key: str) -> str:
 
 
 async def earlier_result(
-    handle: WorkflowHandle[Any, TicketState], update_id: str | None
-) -> TicketState | None:
+    handle: WorkflowHandle[Any, Any], update_id: str | None
+) -> TicketBrief | None:
     """The outcome of an Update this workflow run already took with this id, or None.
 
     Asked before the API's own checks (an agent's capacity, the SLA policy), so a repeat
@@ -62,8 +62,8 @@ async def earlier_result(
     if update_id is None:
         return None
     try:
-        result: TicketState = await handle.get_update_handle(
-            update_id, result_type=TicketState
+        result: TicketBrief = await handle.get_update_handle(
+            update_id, result_type=TicketBrief
         ).result()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:

@@ -8,6 +8,7 @@ updates; the workflow's validators accept or refuse.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -29,12 +30,15 @@ from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
 from domain.routing import Routing, route
 from domain.ticket import TicketCreate, TicketState
+from domain.views import TicketBrief, ticket_brief
 from store import repository
 from store.engine import SessionMaker
+from store.rows import event_row, ticket_row
 from ticketflow.temporal import retrying_not_ready, workflow_exists
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
+log = logging.getLogger("ticketflow.api")
 _EMAIL_IN_TEXT = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 
 
@@ -45,6 +49,15 @@ def request_hash(request: TicketCreate) -> str:
 def static_summary(state: TicketState) -> str:
     """`[P1] subject`, with any email address in the subject masked: no personal data in the UI."""
     return f"[{state.priority.value}] {_EMAIL_IN_TEXT.sub('[email]', state.subject)}"
+
+
+@dataclass(frozen=True)
+class Replied:
+    """What a customer reply did: the ticket as it is now, and the follow-up it opened (or
+    found, on a repeat) when the ticket took no more replies."""
+
+    ticket: TicketBrief
+    follow_up: Intake | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ class TicketService:
     def ticket_id(self, number: int) -> str:
         return f"{self._prefix}-{number:06d}"
 
-    def _handle(self, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketState]:
+    def _handle(self, ticket_id: str) -> WorkflowHandle[TicketWorkflow, TicketBrief]:
         return self._client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
 
     async def create(
@@ -113,21 +126,26 @@ class TicketService:
                     )
                 ticket_id = claim.ticket_id
             assignee = await self._choose_agent(session, routed, request, ticket_id, now)
-        started = decide(
-            self._policy,
-            ticket_id=ticket_id,
-            request=request,
-            created_at=now,
-            mail_domain=self._mail_domain,
-            routed=routed,
-            assignee=assignee,
-            related_ticket_id=related_ticket_id,
-        )
-        initial = Ticket.create(started)[0].state
+            started = decide(
+                self._policy,
+                ticket_id=ticket_id,
+                request=request,
+                created_at=now,
+                mail_domain=self._mail_domain,
+                routed=routed,
+                assignee=assignee,
+                related_ticket_id=related_ticket_id,
+            )
+            ticket, created = Ticket.create(started)
+            # The row and the `created` event go in with the number: the workflow then has
+            # only the acknowledgment to send (one activity where two were).
+            await repository.upsert_ticket(session, values=ticket_row(ticket.state))
+            await repository.insert_events(session, events=[event_row(e) for e in created.events])
+        initial = ticket.state
         try:
             await self._client.start_workflow(
                 TicketWorkflow.run,
-                TicketWorkflowInput(started=started),
+                TicketWorkflowInput(started=started, recorded_seq=initial.last_seq),
                 id=ticket_id,
                 task_queue=self._task_queue,
                 # A closed ticket's id is never reused for a new ticket.
@@ -138,7 +156,19 @@ class TicketService:
         except WorkflowAlreadyStartedError:
             # A concurrent repeat of the same Idempotency-Key started it first.
             return Intake(state=await self.get(ticket_id), created=False)
+        except BaseException:
+            await self._forget(ticket_id)
+            raise
         return Intake(state=initial, created=True)
+
+    async def _forget(self, ticket_id: str) -> None:
+        """The workflow did not start: take back the row intake wrote, unless a workflow of
+        that id has recorded more since (a concurrent repeat of the same key started it)."""
+        try:
+            async with self._sessions.begin() as session:
+                await repository.delete_unstarted_ticket(session, ticket_id=ticket_id)
+        except Exception:
+            log.warning("could not take back the row of unstarted %s", ticket_id, exc_info=True)
 
     async def _existing(self, ticket_id: str) -> Intake | None:
         """The ticket an idempotent repeat names, or None if its first attempt never started it."""
@@ -190,7 +220,7 @@ class TicketService:
         message_id: str | None = None,
         *,
         key: str | None = None,
-    ) -> Intake:
+    ) -> Replied:
         """Onto the ticket; a closed ticket (or one resolved too long ago) gets a follow-up.
 
         Applied once per Message-ID (an email) or `key` (the `Idempotency-Key` of the
@@ -216,17 +246,21 @@ class TicketService:
             cause = err.cause
             if not (isinstance(cause, ApplicationError) and cause.type == "FollowUpRequired"):
                 raise
-            return await self.follow_up(ticket_id, body, opened_under)
+            return await self._followed_up(ticket_id, body, opened_under)
         except RPCError as err:
             # A workflow that completed (closed long ago) takes no updates at all.
             if err.status != RPCStatusCode.NOT_FOUND or not await self._exists(ticket_id):
                 raise
-            return await self.follow_up(ticket_id, body, opened_under)
-        return Intake(state=state, created=False)
+            return await self._followed_up(ticket_id, body, opened_under)
+        return Replied(ticket=state)
+
+    async def _followed_up(self, ticket_id: str, body: str, key: str | None) -> Replied:
+        intake = await self.follow_up(ticket_id, body, key)
+        return Replied(ticket=ticket_brief(intake.state, datetime.now(UTC)), follow_up=intake)
 
     async def rate(
         self, ticket_id: str, score: int, comment: str | None, *, key: str | None = None
-    ) -> TicketState:
+    ) -> TicketBrief:
         handle = self._handle(ticket_id)
         uid = update_id(Action.CSAT, key)
         earlier = await earlier_result(handle, uid)

@@ -24,10 +24,10 @@ from bench.context import ACK_TIMEOUT_SECONDS, Context
 from bench.load import run_batch
 from bench.stats import Series, ratio, rounded, verdict
 from domain.actions import AgentReply
-from domain.ticket import TicketState
+from domain.views import TicketBrief
 from workflows.ticket import TicketWorkflow
 
-TicketHandle = WorkflowHandle[TicketWorkflow, TicketState]
+TicketHandle = WorkflowHandle[TicketWorkflow, TicketBrief]
 CounterHandle = WorkflowHandle[CounterWorkflow, int]
 
 RATIO_GOAL = 2.0  # at most

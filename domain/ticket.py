@@ -227,3 +227,6 @@ class TicketWorkflowInput(BaseModel):
     """Emails not yet sent (or in flight) when the previous run continued as new."""
     undispatched: list[str] = []
     """Teams whose queue the previous run still had to move."""
+    recorded_seq: int = 0
+    """Events up to this seq are in the store already, with the ticket's row: intake writes
+    the row and the `created` event in the transaction that allocates the number."""

@@ -18,10 +18,12 @@ class SlaPolicyView(BaseModel):
     reason: str
 
 
-class TicketView(BaseModel):
+class TicketBrief(BaseModel):
+    """The ticket without its description: what an action returns (each one an Update result
+    kept in the workflow's history, so it stays small; `GET` has the description)."""
+
     id: str
     subject: str
-    description: str
     requester: Requester
     channel: Channel
     priority: Priority
@@ -41,11 +43,17 @@ class TicketView(BaseModel):
     last_event_seq: int
 
 
-def ticket_view(state: TicketState, now: datetime) -> TicketView:
-    return TicketView(
+class TicketView(TicketBrief):
+    """The whole ticket, with its SLA clocks as of the moment it was read."""
+
+    description: str
+
+
+def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
+    """The ticket as an action returns it, its clocks as of `now` (the workflow's time)."""
+    return TicketBrief(
         id=state.ticket_id,
         subject=state.subject,
-        description=state.description,
         requester=state.requester,
         channel=state.channel,
         priority=state.priority,
@@ -69,3 +77,7 @@ def ticket_view(state: TicketState, now: datetime) -> TicketView:
         sla={metric: clock_view(state.sla, clock, now) for metric, clock in state.clocks.items()},
         last_event_seq=state.last_seq,
     )
+
+
+def ticket_view(state: TicketState, now: datetime) -> TicketView:
+    return TicketView(**dict(ticket_brief(state, now)), description=state.description)

@@ -95,7 +95,8 @@ class Assignment(Base):
 
 
 class Ticket(Base):
-    """The latest projected snapshot of a ticket; `state` is the workflow's whole state."""
+    """The latest projected snapshot of a ticket: its facts (written once, at intake) and the
+    columns its decisions change (written by the projection, newer `last_seq` only)."""
 
     __tablename__ = "tickets"
 
@@ -130,7 +131,7 @@ class Ticket(Base):
     csat_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     csat_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seq: Mapped[int] = mapped_column(Integer)
-    state: Mapped[dict[str, Any]] = mapped_column(Document)
+    description: Mapped[str] = mapped_column(Text, server_default="")
     workflow_gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """Set by queue dispatch when the ticket's workflow no longer exists (an operator
     terminated it): the ticket leaves its team's queue. Never written by the projection."""

@@ -91,6 +91,26 @@ async def upsert_ticket(session: AsyncSession, *, values: dict[str, Any]) -> Non
     await session.execute(stmt)
 
 
+async def delete_unstarted_ticket(session: AsyncSession, *, ticket_id: str) -> None:
+    """Remove the row (and `created` event) intake wrote for a workflow that never started;
+    a row any workflow recorded more into is left alone."""
+    deleted = await session.execute(
+        delete(Ticket).where(Ticket.id == ticket_id, Ticket.last_seq <= 1).returning(Ticket.id)
+    )
+    if deleted.first() is not None:
+        await session.execute(delete(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id))
+
+
+async def update_ticket(session: AsyncSession, *, ticket_id: str, changes: dict[str, Any]) -> None:
+    """Apply the changed columns of a newer snapshot (`changes["last_seq"]`); an older or
+    equal one (a retried or overtaken recording) changes nothing."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.last_seq < changes["last_seq"])
+        .values(**changes)
+    )
+
+
 async def insert_events(session: AsyncSession, *, events: list[dict[str, Any]]) -> None:
     """Insert timeline events; an event already stored (same ticket and seq) is left alone."""
     if not events:

@@ -16,7 +16,17 @@ def _fmt(at: datetime | None) -> str:
 
 
 def current_details(state: TicketState, now: datetime, *, effects: str | None = None) -> str:
-    """The details table; `effects` is what is still pending or failing, if anything."""
+    """The details; `effects` is what is still pending or failing, if anything."""
+    return with_pending(clocks_table(state, now), effects)
+
+
+def with_pending(table: str, effects: str | None) -> str:
+    """`table` with a line for the effects still pending, if any."""
+    return f"{table}\n\nPending: {effects}" if effects else table
+
+
+def clocks_table(state: TicketState, now: datetime) -> str:
+    """The ticket, its clocks as of `now`, any failed email and its last actions."""
     lines = [
         f"**{state.ticket_id}** · {state.priority.value} · {state.status.value}"
         f" · team {state.team or '—'} · assignee {state.assignee or '—'}"
@@ -37,8 +47,6 @@ def current_details(state: TicketState, now: datetime, *, effects: str | None = 
         )
     if state.notifications_failed:
         lines += ["", f"**{state.notifications_failed} email(s) failed**: see the timeline"]
-    if effects:
-        lines += ["", f"Pending: {effects}"]
     lines += ["", "Last actions:", ""]
     lines += [f"- {summary}" for summary in reversed(state.recent_events)]
     return "\n".join(lines)

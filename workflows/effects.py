@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,10 +32,11 @@ from temporalio.exceptions import ActivityError, RetryState, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from activities.dispatch import DispatchActivities
     from activities.email import PERMANENT_SMTP_ERROR, SEND_HEARTBEAT_TIMEOUT, EmailActivities
-    from activities.projection import STORE_DATA_ERROR, ProjectionActivities, ProjectionInput
+    from activities.projection import STORE_DATA_ERROR, ProjectionActivities
     from domain.machine import Effects
     from domain.notifications import Notification
     from domain.ticket import TicketEvent, TicketState
+    from store.rows import ProjectionInput, ticket_changes, ticket_facts
 
 # No maximum: the projection is the ticket's timeline in the store, and a transient outage
 # must end with the events recorded. Data errors are non-retryable instead.
@@ -79,17 +81,26 @@ class EffectDrains:
         *,
         state: Callable[[], TicketState],
         email_failed: Callable[[Notification, str], None],
+        settled: Callable[[], None],
         email_deadline: timedelta,
         carried: Pending,
+        row_recorded: bool = False,
     ) -> None:
-        """`carried`: what the previous run left pending, or a new ticket's first effects."""
+        """`carried`: what the previous run left pending, or a new ticket's first effects;
+        `row_recorded`: the store already has the row as `state()` is now (intake wrote it)."""
         self._state = state
         self._email_failed = email_failed
+        self._settled = settled
+        """Called when an effect finished (the details' pending line may change)."""
         self._email_deadline = email_deadline
         self._unrecorded: list[TicketEvent] = list(carried.events)
         self._recording: list[TicketEvent] = []
         last = state().last_seq
         self._recorded_seq = carried.events[0].seq - 1 if carried.events else last
+        self._recorded_row: dict[str, Any] | None = (
+            ticket_changes(state()) if row_recorded else None
+        )
+        """The row's changing columns as last recorded (None: unknown, send them all)."""
         self.store_error: str | None = None
         self._sending: dict[str, Notification] = {}
         self._freed: list[tuple[str, int]] = [(team, last) for team in carried.teams]
@@ -168,10 +179,20 @@ class EffectDrains:
             )
             batch, self._unrecorded = self._unrecorded, []
             self._recording = batch
+            state = self._state()
+            row = ticket_changes(state)
+            recorded = self._recorded_row or {}
+            projection = ProjectionInput(
+                ticket_id=state.ticket_id,
+                priority=state.priority.value,
+                changes={k: v for k, v in row.items() if k not in recorded or recorded[k] != v},
+                facts=ticket_facts(state) if batch[0].seq == 1 else None,
+                events=batch,
+            )
             try:
                 await workflow.execute_activity_method(
                     ProjectionActivities.record_ticket,
-                    ProjectionInput(state=self._state(), events=batch),
+                    projection,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=STORE_RETRY,
                     summary=f"record events {batch[0].seq}-{batch[-1].seq}",
@@ -182,8 +203,10 @@ class EffectDrains:
                 workflow.logger.error("the store refused events: %s", self.store_error)
             else:
                 self._recorded_seq = batch[-1].seq
+                self._recorded_row = row
             finally:
                 self._recording = []
+            self._settled()
 
     def _send_soon(self, notification: Notification) -> None:
         if self._unstarted is not None:
@@ -219,6 +242,7 @@ class EffectDrains:
             del self._sending[notification.key]
         if error is not None:
             self._email_failed(notification, error)
+        self._settled()
 
     async def _dispatch_loop(self) -> None:
         while True:
@@ -241,6 +265,7 @@ class EffectDrains:
             finally:
                 self._freed.pop(0)
                 self._dispatching = False
+            self._settled()
 
 
 def _cause(err: ActivityError) -> str:

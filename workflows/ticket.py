@@ -41,11 +41,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.machine import Effects
     from domain.notifications import Notification
     from domain.ticket import TicketState, TicketWorkflowInput
+    from domain.views import TicketBrief, ticket_brief
     from workflows import search_attributes as sa
-    from workflows.details import current_details
+    from workflows.details import clocks_table, with_pending
     from workflows.effects import EffectDrains, Pending
+    from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
+
+KEEP_UNCHANGED_TIMER = "keep-unchanged-timer"
+"""Patch: one timer kept while the wakeup instant is unchanged (before: re-created per wake)."""
 
 
 @workflow.defn
@@ -54,7 +59,9 @@ class TicketWorkflow:
     def __init__(self, input: TicketWorkflowInput) -> None:
         self._changed = False
         """Set by every update and effect outcome: the loop ticks and publishes again."""
-        self._details_key: tuple[int, str | None] = (-1, None)
+        self._table: tuple[int, str] = (-1, "")
+        self._details = ""
+        self._timer = WakeupTimer()
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
             pending = Pending(
@@ -64,12 +71,15 @@ class TicketWorkflow:
             )
         else:
             self._ticket, created = Ticket.create(input.started)
-            pending = Pending(events=created.events, notifications=created.notifications, teams=[])
+            unrecorded = [e for e in created.events if e.seq > input.recorded_seq]
+            pending = Pending(events=unrecorded, notifications=created.notifications, teams=[])
         self._effects = EffectDrains(
             state=lambda: self._ticket.state,
             email_failed=self._email_failed,
+            settled=self._refresh_details,
             email_deadline=timedelta(seconds=self._ticket.state.lifecycle.email_delivery_deadline),
             carried=pending,
+            row_recorded=input.carried is None and input.recorded_seq > 0,
         )
         # What the search attributes hold now (set at start by the API, then upserted).
         self._published: dict[str, object] = {
@@ -78,9 +88,11 @@ class TicketWorkflow:
 
     # -- plumbing for updates -------------------------------------------------------------
 
-    def _apply(self, transition: Callable[[Ticket, datetime], Effects]) -> TicketState:
-        self._queue(transition(self._ticket, workflow.now()))
-        return self._ticket.state
+    def _apply(self, transition: Callable[[Ticket, datetime], Effects]) -> TicketBrief:
+        """Apply an action now; its result is the compact view, kept in history forever."""
+        now = workflow.now()
+        self._queue(transition(self._ticket, now))
+        return ticket_brief(self._ticket.state, now)
 
     def _queue(self, effects: Effects) -> None:
         self._effects.queue(effects)
@@ -111,7 +123,7 @@ class TicketWorkflow:
         return self._ticket.state
 
     @workflow.update
-    def reply(self, reply: AgentReply) -> TicketState:
+    def reply(self, reply: AgentReply) -> TicketBrief:
         """A public agent reply, emailed to the customer."""
         return self._apply(lambda t, now: t.reply(reply, now))
 
@@ -120,7 +132,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.validate_reply())
 
     @workflow.update
-    def note(self, note: AgentNote) -> TicketState:
+    def note(self, note: AgentNote) -> TicketBrief:
         """An internal note: never emailed, never an SLA response."""
         return self._apply(lambda t, now: t.note(note, now))
 
@@ -129,7 +141,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.NOTE))
 
     @workflow.update
-    def request_info(self, request: RequestInfo) -> TicketState:
+    def request_info(self, request: RequestInfo) -> TicketBrief:
         """Ask the customer for information; waits in `awaiting_customer`."""
         return self._apply(lambda t, now: t.request_info(request, now))
 
@@ -138,7 +150,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.REQUEST_INFO))
 
     @workflow.update
-    def assign(self, assign: Assign) -> TicketState:
+    def assign(self, assign: Assign) -> TicketBrief:
         return self._apply(lambda t, now: t.assign(assign, now))
 
     @assign.validator
@@ -146,7 +158,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.validate_assign(assign))
 
     @workflow.update
-    def change_priority(self, change: ChangePriority) -> TicketState:
+    def change_priority(self, change: ChangePriority) -> TicketBrief:
         """Re-apply the SLA policy for a new priority."""
         return self._apply(lambda t, now: t.change_priority(change, now))
 
@@ -155,7 +167,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.validate_priority(change))
 
     @workflow.update
-    def escalate(self, escalate: Escalate) -> TicketState:
+    def escalate(self, escalate: Escalate) -> TicketBrief:
         return self._apply(lambda t, now: t.escalate(escalate, now))
 
     @escalate.validator
@@ -163,7 +175,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.validate_escalate(escalate))
 
     @workflow.update
-    def hold(self, hold: Hold) -> TicketState:
+    def hold(self, hold: Hold) -> TicketBrief:
         return self._apply(lambda t, now: t.hold(hold, now))
 
     @hold.validator
@@ -171,7 +183,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.HOLD))
 
     @workflow.update
-    def resolve(self, resolve: Resolve) -> TicketState:
+    def resolve(self, resolve: Resolve) -> TicketBrief:
         return self._apply(lambda t, now: t.resolve(resolve, now))
 
     @resolve.validator
@@ -179,7 +191,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.RESOLVE))
 
     @workflow.update
-    def reopen(self, reopen: Reopen) -> TicketState:
+    def reopen(self, reopen: Reopen) -> TicketBrief:
         return self._apply(lambda t, now: t.reopen(reopen, now))
 
     @reopen.validator
@@ -187,7 +199,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.REOPEN))
 
     @workflow.update
-    def close(self, close: Close) -> TicketState:
+    def close(self, close: Close) -> TicketBrief:
         return self._apply(lambda t, now: t.close(close, now))
 
     @close.validator
@@ -195,7 +207,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.check(Action.CLOSE))
 
     @workflow.update
-    def customer_reply(self, reply: CustomerReply) -> TicketState:
+    def customer_reply(self, reply: CustomerReply) -> TicketBrief:
         """The customer wrote: resumes waiting clocks, reopens a resolved ticket."""
         return self._apply(lambda t, now: t.customer_reply(reply, now))
 
@@ -204,7 +216,7 @@ class TicketWorkflow:
         self._validate(lambda t: t.validate_customer_reply(workflow.now()))
 
     @workflow.update
-    def rate(self, rate: Rate) -> TicketState:
+    def rate(self, rate: Rate) -> TicketBrief:
         """The customer's satisfaction score; a low one owes a manager follow-up."""
         return self._apply(lambda t, now: t.rate(rate, now))
 
@@ -222,7 +234,9 @@ class TicketWorkflow:
     # -- the main loop ---------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: TicketWorkflowInput) -> TicketState:
+    async def run(self, input: TicketWorkflowInput) -> TicketBrief:
+        """Runs until the ticket is closed, past its survey window and every effect is done;
+        the result is the compact view (the whole state, with the description, stays out)."""
         self._effects.start()
         while True:
             now = workflow.now()
@@ -239,7 +253,7 @@ class TicketWorkflow:
                 )
                 if self._changed:
                     continue
-                return self._ticket.state
+                return ticket_brief(self._ticket.state, workflow.now())
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 pending = self._effects.pending()
@@ -253,6 +267,10 @@ class TicketWorkflow:
                     )
                 )
             wakeup = self._next_wakeup(now)
+            if workflow.patched(KEEP_UNCHANGED_TIMER):
+                self._timer.arm(now, wakeup, self._wakeup_summary(wakeup))
+                await workflow.wait_condition(lambda: self._changed or self._timer.fired())
+                continue
             timeout = None if wakeup is None else (wakeup - now).total_seconds()
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
@@ -289,8 +307,15 @@ class TicketWorkflow:
         updates = sa.updates_for(state, self._published, failed_effects=failed)
         if updates:
             workflow.upsert_search_attributes(updates)
-        pending = self._effects.summary()
-        if (state.last_seq, pending) != self._details_key:
-            # Only on change: the table is recomputed from the clocks' calendars.
-            self._details_key = (state.last_seq, pending)
-            workflow.set_current_details(current_details(state, now, effects=pending))
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        """The UI's current details: the clocks table (recomputed only when the ticket changed:
+        it walks the calendars) and what is still pending."""
+        state = self._ticket.state
+        if self._table[0] != state.last_seq:
+            self._table = (state.last_seq, clocks_table(state, workflow.now()))
+        details = with_pending(self._table[1], self._effects.summary())
+        if details != self._details:
+            self._details = details
+            workflow.set_current_details(details)

@@ -78,7 +78,7 @@ class InboundIntake:
         body = strip_quoted(mail.text)
         for ticket_id in self._threading.candidates(mail, known):
             try:
-                intake = await self._tickets.customer_reply(
+                replied = await self._tickets.customer_reply(
                     ticket_id, body, message_id=mail.message_id
                 )
             except RPCError as err:
@@ -86,8 +86,8 @@ class InboundIntake:
                     raise
                 # A tag or reference naming no ticket (typo, another desk): try the next one.
                 continue
-            outcome = InboundOutcome.FOLLOW_UP if intake.follow_up else InboundOutcome.THREADED
-            return InboundResult(ticket_id=intake.state.ticket_id, outcome=outcome)
+            outcome = InboundOutcome.FOLLOW_UP if replied.follow_up else InboundOutcome.THREADED
+            return InboundResult(ticket_id=replied.ticket.id, outcome=outcome)
         request = self._threading.new_ticket(mail, description=body)
         intake = await self._tickets.create(request, idempotency_key(mail.message_id))
         return InboundResult(ticket_id=intake.state.ticket_id, outcome=InboundOutcome.CREATED)

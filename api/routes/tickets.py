@@ -35,7 +35,7 @@ from api.schemas import (
 from domain.enums import Priority, Status
 from domain.errors import TicketNotFound
 from domain.ticket import ActionBody, TicketCreate, TicketState
-from domain.views import TicketView, ticket_view
+from domain.views import TicketBrief, TicketView, ticket_view
 from store import repository
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -123,133 +123,131 @@ async def ticket_events(ticket_id: TicketId, session: SessionDep, _: AnyPrincipa
     )
 
 
-@router.post("/{ticket_id}/reply", response_model=TicketView)
+@router.post("/{ticket_id}/reply", response_model=TicketBrief)
 async def reply(
     ticket_id: TicketId,
     body: ActionBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """A public reply from the calling agent, emailed to the customer."""
-    return _view(await actions.reply(ticket_id, _actor(agent), body.body, key=key))
+    return await actions.reply(ticket_id, _actor(agent), body.body, key=key)
 
 
-@router.post("/{ticket_id}/note", response_model=TicketView)
+@router.post("/{ticket_id}/note", response_model=TicketBrief)
 async def note(
     ticket_id: TicketId,
     body: ActionBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """An internal note: never emailed, not an SLA response."""
-    return _view(await actions.note(ticket_id, _actor(agent), body.body, key=key))
+    return await actions.note(ticket_id, _actor(agent), body.body, key=key)
 
 
-@router.post("/{ticket_id}/request-info", response_model=TicketView)
+@router.post("/{ticket_id}/request-info", response_model=TicketBrief)
 async def request_info(
     ticket_id: TicketId,
     body: ActionBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Ask the customer; the ticket waits in `awaiting_customer` and its clocks pause."""
-    return _view(await actions.request_info(ticket_id, _actor(agent), body.body, key=key))
+    return await actions.request_info(ticket_id, _actor(agent), body.body, key=key)
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketView)
+@router.post("/{ticket_id}/assign", response_model=TicketBrief)
 async def assign(
     ticket_id: TicketId,
     body: AssignBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """To an agent (active, with capacity) or to a team's queue."""
-    state = await actions.assign(
+    return await actions.assign(
         ticket_id, _actor(agent), agent_id=body.agent_id, team=body.team, key=key
     )
-    return _view(state)
 
 
-@router.post("/{ticket_id}/priority", response_model=TicketView)
+@router.post("/{ticket_id}/priority", response_model=TicketBrief)
 async def change_priority(
     ticket_id: TicketId,
     body: PriorityBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Change the priority; the SLA policy is re-applied and the change recorded."""
-    state = await actions.change_priority(
+    return await actions.change_priority(
         ticket_id, _actor(agent), body.priority, body.reason, key=key
     )
-    return _view(state)
 
 
-@router.post("/{ticket_id}/escalate", response_model=TicketView)
+@router.post("/{ticket_id}/escalate", response_model=TicketBrief)
 async def escalate(
     ticket_id: TicketId,
     body: EscalateBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
-    return _view(await actions.escalate(ticket_id, _actor(agent), body.reason, body.level, key=key))
+    return await actions.escalate(ticket_id, _actor(agent), body.reason, body.level, key=key)
 
 
-@router.post("/{ticket_id}/hold", response_model=TicketView)
+@router.post("/{ticket_id}/hold", response_model=TicketBrief)
 async def hold(
     ticket_id: TicketId,
     body: ReasonBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Put on hold: waiting on a third party or another team, not on the customer."""
-    return _view(await actions.hold(ticket_id, _actor(agent), body.reason, key=key))
+    return await actions.hold(ticket_id, _actor(agent), body.reason, key=key)
 
 
-@router.post("/{ticket_id}/resolve", response_model=TicketView)
+@router.post("/{ticket_id}/resolve", response_model=TicketBrief)
 async def resolve(
     ticket_id: TicketId,
     body: ResolveBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Resolve with a resolution note, emailed to the customer."""
-    return _view(await actions.resolve(ticket_id, _actor(agent), body.resolution, key=key))
+    return await actions.resolve(ticket_id, _actor(agent), body.resolution, key=key)
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketView)
+@router.post("/{ticket_id}/reopen", response_model=TicketBrief)
 async def reopen(
     ticket_id: TicketId,
     body: ReasonBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Reopen a resolved ticket; its resolution clock starts a new cycle."""
-    return _view(await actions.reopen(ticket_id, _actor(agent), body.reason, key=key))
+    return await actions.reopen(ticket_id, _actor(agent), body.reason, key=key)
 
 
-@router.post("/{ticket_id}/close", response_model=TicketView)
+@router.post("/{ticket_id}/close", response_model=TicketBrief)
 async def close(
     ticket_id: TicketId,
     _body: EmptyBody,
     actions: AgentActionsDep,
     agent: AgentPrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """Close a resolved ticket for good."""
-    return _view(await actions.close(ticket_id, _actor(agent), key=key))
+    return await actions.close(ticket_id, _actor(agent), key=key)
 
 
-@router.post("/{ticket_id}/customer-reply", response_model=TicketView)
+@router.post("/{ticket_id}/customer-reply", response_model=TicketView | TicketBrief)
 async def customer_reply(
     ticket_id: TicketId,
     body: ActionBody,
@@ -257,22 +255,24 @@ async def customer_reply(
     tickets: TicketServiceDep,
     _: ServicePrincipal,
     key: IdempotencyKey,
-) -> TicketView:
-    """The customer wrote. A closed ticket gets a linked follow-up ticket instead (201)."""
-    intake = await tickets.customer_reply(ticket_id, body.body, key=key)
-    if intake.follow_up:
+) -> TicketView | TicketBrief:
+    """The customer wrote. A closed ticket gets a linked follow-up ticket instead (201, the
+    whole new ticket)."""
+    replied = await tickets.customer_reply(ticket_id, body.body, key=key)
+    if replied.follow_up:
         response.status_code = status.HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/tickets/{intake.state.ticket_id}"
-    return _view(intake.state)
+        response.headers["Location"] = f"/v1/tickets/{replied.ticket.id}"
+        return _view(replied.follow_up.state)
+    return replied.ticket
 
 
-@router.post("/{ticket_id}/csat", response_model=TicketView)
+@router.post("/{ticket_id}/csat", response_model=TicketBrief)
 async def csat(
     ticket_id: TicketId,
     body: CsatBody,
     tickets: TicketServiceDep,
     _: ServicePrincipal,
     key: IdempotencyKey,
-) -> TicketView:
+) -> TicketBrief:
     """The customer's satisfaction score (1-5), once, after resolution."""
-    return _view(await tickets.rate(ticket_id, body.score, body.comment, key=key))
+    return await tickets.rate(ticket_id, body.score, body.comment, key=key)

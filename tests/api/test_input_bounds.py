@@ -56,21 +56,22 @@ STORED: dict[str, tuple[Column, ...]] = {
 """Request strings written to a column as they are (enums: their longest value)."""
 
 IN_DOCUMENTS: dict[str, tuple[Column, ...]] = {
-    "Requester.name": (Ticket.state,),
-    "Requester.timezone": (Ticket.state,),
-    "TicketCreate.description": (Ticket.state, TicketEventRow.data),
-    "TicketCreate.tags[]": (Ticket.state,),
-    "ActionBody.body": (Ticket.state, TicketEventRow.data),
+    "TicketCreate.description": (Ticket.description,),
+    # A customer reply to a closed ticket becomes its follow-up's description.
+    "ActionBody.body": (Ticket.description, TicketEventRow.data),
     "PriorityBody.reason": (TicketEventRow.data,),
     "EscalateBody.reason": (TicketEventRow.data,),
     "ReasonBody.reason": (TicketEventRow.data,),
     "ResolveBody.resolution": (TicketEventRow.data,),
-    "CsatBody.comment": (Ticket.state, TicketEventRow.data),
-    "InboundEmail.text": (Ticket.state, TicketEventRow.data),
+    "CsatBody.comment": (TicketEventRow.data,),
+    "InboundEmail.text": (Ticket.description, TicketEventRow.data),
 }
 """Request strings kept only inside JSON or Text documents (still bounded at the edge)."""
 
 NOT_STORED: dict[str, str] = {
+    "Requester.name": "kept in the workflow's state (emails greet by it), not in the store",
+    "Requester.timezone": "kept in the workflow's state, not in the store",
+    "TicketCreate.tags[]": "kept in the workflow's state, not in the store",
     "GET /v1/tickets query:status[]": "a filter",
     "GET /v1/tickets query:priority[]": "a filter",
     "GET /v1/tickets query:team": "a filter",

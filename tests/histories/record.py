@@ -35,8 +35,13 @@ from domain.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.ticket import TicketStarted, TicketState
+from domain.lifecycle import Ticket
+from domain.ticket import TicketStarted
+from domain.views import TicketBrief
+from store import repository
+from store.engine import create_engine, create_sessionmaker
 from store.migrate import upgrade
+from store.rows import event_row, ticket_row
 from tests.conftest import DEV_SERVER, TEST_SERVER, free_port
 from tests.workflows.harness import request, running_worker, started
 from ticketflow.temporal import retrying_not_ready
@@ -44,7 +49,7 @@ from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 HERE = Path(__file__).resolve().parent
-Handle = WorkflowHandle[TicketWorkflow, TicketState]
+Handle = WorkflowHandle[TicketWorkflow, TicketBrief]
 
 
 class _Sink:
@@ -113,6 +118,8 @@ class Scenario:
     play: Callable[[WorkflowEnvironment, Handle], Awaitable[None]]
     adjust: Callable[[TicketStarted], TicketStarted] = lambda begin: begin
     smtp_up: bool = True
+    intake: bool = False
+    """Start as the API does: the row and `created` event written first (`recorded_seq`)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -123,6 +130,7 @@ SCENARIOS: dict[str, Scenario] = {
     "escalation_ladder": Scenario(_escalation_ladder),
     "dispatch_after_resolve": Scenario(_dispatch_after_resolve, _assigned),
     "failed_notification": Scenario(_failed_notification, _short_email_deadline, smtp_up=False),
+    "intake_then_lifecycle": Scenario(_created_replied_resolved_closed, intake=True),
 }
 CONTINUE_AS_NEW = ("continue_as_new_first_run", "continue_as_new_second_run")
 
@@ -142,10 +150,22 @@ async def _smtp(up: bool) -> AsyncIterator[int]:
         controller.stop()
 
 
-async def _start(client: Client, task_queue: str, begin: TicketStarted) -> Handle:
+async def _start(
+    client: Client, task_queue: str, begin: TicketStarted, url: str | None = None
+) -> Handle:
+    """Start the ticket; with `url`, write its row and `created` event first, as intake does."""
+    recorded_seq = 0
+    if url is not None:
+        ticket, created = Ticket.create(begin)
+        engine = create_engine(url)
+        async with create_sessionmaker(engine).begin() as session:
+            await repository.upsert_ticket(session, values=ticket_row(ticket.state))
+            await repository.insert_events(session, events=[event_row(e) for e in created.events])
+        await engine.dispose()
+        recorded_seq = ticket.state.last_seq
     return await client.start_workflow(
         TicketWorkflow.run,
-        TicketWorkflowInput(started=begin),
+        TicketWorkflowInput(started=begin, recorded_seq=recorded_seq),
         id=begin.ticket_id,
         task_queue=task_queue,
     )
@@ -165,7 +185,9 @@ async def _record_time_skipping(name: str, url: str) -> None:
         ):
             now = await env.get_current_time()
             begin = scenario.adjust(started(f"TKT-{name[:12]}", now, request(priority="P2")))
-            handle = await _start(env.client, f"record-{name}", begin)
+            handle = await _start(
+                env.client, f"record-{name}", begin, url if scenario.intake else None
+            )
             await scenario.play(env, handle)
             history = await handle.fetch_history()
             with contextlib.suppress(RPCError):  # unless it completed by itself
@@ -195,7 +217,7 @@ async def _record_continue_as_new(url: str) -> None:
             handle = await _start(env.client, "record-can", begin)
             first_run = (await handle.describe()).run_id
 
-            async def note(n: int) -> TicketState:
+            async def note(n: int) -> TicketBrief:
                 return await handle.execute_update(
                     TicketWorkflow.note, AgentNote(actor="alice", body=f"note {n}"), id=f"n{n}"
                 )

@@ -37,7 +37,7 @@ def ticket(tid: str, created: datetime, status: str, priority: str, channel: str
         "language": "en", "escalation_level": 0, "sla_breached": False,
         "next_sla_due_at": None, "sla_policy_id": "p", "sla_policy_version": "1",
         "created_at": created, "updated_at": created, "first_responded_at": None,
-        "last_seq": 1, "state": {},
+        "last_seq": 1, "description": "",
     }  # fmt: skip
     row.update(extra)
     return row

@@ -38,7 +38,7 @@ def _row(ticket_id: str, *, seq: int = 1, created: datetime = T0, **extra: Any) 
         "updated_at": created,
         "first_responded_at": None,
         "last_seq": seq,
-        "state": {"seq": seq},
+        "description": f"snapshot {seq}",
     }
     row.update(extra)
     return row

@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.actions import AgentReply, Close, Rate, Resolve
 from domain.enums import ClockState, EventType, Metric, Status
-from domain.ticket import TicketStarted, TicketState
+from domain.ticket import TicketStarted
+from domain.views import TicketBrief
 from store.engine import create_engine, create_sessionmaker, sync_url
 from store.models import OutboxEntry
 from tests.conftest import Mailbox, _Handler, eventually, free_port
@@ -35,7 +36,7 @@ from tests.workflows.harness import (
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
-Handle = WorkflowHandle[TicketWorkflow, TicketState]
+Handle = WorkflowHandle[TicketWorkflow, TicketBrief]
 RESIZE_SUBJECT = "ALTER TABLE tickets ALTER COLUMN subject TYPE varchar"
 
 
@@ -141,7 +142,7 @@ async def test_a_low_score_nobody_follows_up_neither_spins_nor_ends_the_ticket(
         )
         final = await handle.result()
     assert final.status == Status.CLOSED
-    assert final.clocks[Metric.CSAT_FOLLOWUP].met_at is not None
+    assert final.sla[Metric.CSAT_FOLLOWUP].met_at is not None
 
 
 async def test_dispatch_drops_a_queued_ticket_whose_workflow_is_gone(

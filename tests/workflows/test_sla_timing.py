@@ -67,22 +67,22 @@ async def test_p2_friday_1759_with_monday_holiday(
 
         # Tuesday 10:00 the agent asks the customer: first response met, clocks pause.
         await _sleep_until(env, tuesday.replace(hour=10))
-        state = await handle.execute_update(
+        brief = await handle.execute_update(
             TicketWorkflow.request_info, RequestInfo(actor="alice", body="Which invoice?")
         )
-        assert state.status == Status.AWAITING_CUSTOMER
-        assert state.clocks[Metric.FIRST_RESPONSE].state == ClockState.MET
-        assert state.clocks[Metric.RESOLUTION].due_at is None  # paused
+        assert brief.status == Status.AWAITING_CUSTOMER
+        assert brief.sla[Metric.FIRST_RESPONSE].state == ClockState.MET
+        assert brief.sla[Metric.RESOLUTION].due_at is None  # paused
 
         # The customer answers Wednesday 10:00: 9 business hours were paused
         # (Tue 10-18, Wed 09-10), so resolution moves from Thu 14:59 to Fri 14:59.
         await _sleep_until(env, wednesday.replace(hour=10))
-        state = await handle.execute_update(
+        brief = await handle.execute_update(
             TicketWorkflow.customer_reply, CustomerReply(body="INV-2211")
         )
-        assert state.status == Status.OPEN
+        assert brief.status == Status.OPEN
         resolution_due = next_friday.replace(hour=14, minute=59)
-        assert state.clocks[Metric.RESOLUTION].due_at == resolution_due
+        assert brief.sla[Metric.RESOLUTION].due_at == resolution_due
 
         # Nobody resolves it: the breach lands on its due second, not later.
         await _sleep_until(env, resolution_due + timedelta(minutes=5))

@@ -96,7 +96,7 @@ async def test_reply_meets_first_response_and_is_emailed(
         )
         messages = await box.wait_for(2)
     assert state.status == Status.OPEN
-    clock = state.clocks[Metric.FIRST_RESPONSE]
+    clock = state.sla[Metric.FIRST_RESPONSE]
     assert clock.state == ClockState.MET
     assert clock.met_at is not None
     assert clock.breached_at is None
