@@ -20,7 +20,7 @@ from activities.smtp import (
     SmtpConfig,
     SmtpMailer,
 )
-from domain.notifications import Notification, SendResult
+from domain.notifications import EmailBatch, Notification, SendResult
 from store import outbox
 from store.engine import SessionMaker
 
@@ -63,7 +63,8 @@ class _ClaimLost(Exception):
 
 
 class EmailActivities:
-    """`send_email`: exactly once per `Notification.key`, through the outbox's atomic claim."""
+    """`send_emails` and `send_email`: exactly once per `Notification.key`, through the
+    outbox's atomic claim."""
 
     def __init__(
         self,
@@ -79,8 +80,30 @@ class EmailActivities:
         # A claim outlives its holder only if the holder died: one SMTP step plus a margin.
         self._stale_after = mailer.step_timeout + STALE_CLAIM_MARGIN
 
+    @activity.defn(name="send_emails")
+    async def send_emails(self, batch: EmailBatch) -> list[SendResult]:
+        """Every email of one decision (an escalation's alerts and notices, say), each exactly
+        once by its own claim: one activity where there was one per recipient. An email that
+        cannot go now (SMTP down, a 4xx) fails the attempt once the others were tried; the
+        retry finds what went out in the outbox and sends only the rest."""
+        results: list[SendResult] = []
+        first_error: Exception | None = None
+        for notification in batch.notifications:
+            try:
+                results.append(await self._send_one(notification))
+            except Exception as err:
+                first_error = first_error or err
+        if first_error is not None:
+            raise first_error
+        return results
+
     @activity.defn(name="send_email")
     async def send_email(self, notification: Notification) -> SendResult:
+        """One email (see `_send_one`): for an email carried past its deadline, and for
+        workflows that scheduled one activity per email."""
+        return await self._send_one(notification)
+
+    async def _send_one(self, notification: Notification) -> SendResult:
         """Send once per key. An attempt claims the key in one compare-and-set just before
         SMTP DATA and settles it after the server's answer, so two attempts (a retry beside a
         zombie, two workflow runs) never both send. A claim whose holder died inside DATA is

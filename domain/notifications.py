@@ -36,6 +36,12 @@ class Notification(BaseModel):
     trying and records the notification as failed (kept across continue-as-new)."""
 
 
+class EmailBatch(BaseModel):
+    """The emails one decision asked for, sent by one activity."""
+
+    notifications: list[Notification]
+
+
 class SendResult(BaseModel):
     key: str
     status: str

@@ -90,14 +90,22 @@ def build_worker(
     email: EmailActivities,
     dispatch: DispatchActivities,
     max_concurrent_activities: int = 100,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
+    """The ticket worker; `max_cached_workflows` bounds its memory (WORKER_MAX_CACHED_WORKFLOWS)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[projection.record_ticket, email.send_email, dispatch.dispatch_queue],
+        activities=[
+            projection.record_ticket,
+            email.send_emails,
+            email.send_email,
+            dispatch.dispatch_queue,
+        ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
         max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
     )

@@ -7,8 +7,9 @@ Invariants:
   event not yet recorded. A transient store error is retried until the store answers; a
   data error (`StoreDataError`) stops the projection until an operator repairs the cause
   and sends the `retry_effects` signal, and meanwhile shows on the ticket.
-- Each email is its own activity with its own deadline (`Notification.send_by`); when it
-  passes, or SMTP refuses for good, the ticket records `notification_failed`.
+- The emails of one decision go out in one activity (each still claimed on its own, so
+  exactly once), with a deadline (`Notification.send_by`); when it passes, or SMTP refuses
+  an email for good, the ticket records `notification_failed` for it.
 - A team's queue moves only once the store counts the event that freed the capacity.
 - Whatever is pending or in flight is handed to continue-as-new (`pending()`): the next
   run sends and records it again, which the outbox claim and the projection's keys make
@@ -20,23 +21,23 @@ Deterministic workflow code: timers and activities only, no I/O, no clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, RetryState, TimeoutError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dispatch import DispatchActivities
-    from activities.email import PERMANENT_SMTP_ERROR, SEND_HEARTBEAT_TIMEOUT, EmailActivities
     from activities.projection import STORE_DATA_ERROR, ProjectionActivities
     from domain.machine import Effects
     from domain.notifications import Notification
     from domain.ticket import TicketEvent, TicketState
     from store.rows import ProjectionInput, ticket_changes, ticket_facts
+    from workflows.mail import MailSender, failure_message
 
 # No maximum: the projection is the ticket's timeline in the store, and a transient outage
 # must end with the events recorded. Data errors are non-retryable instead.
@@ -45,23 +46,11 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[STORE_DATA_ERROR],
 )
-# Bounded by each email's deadline (the activity's schedule-to-close). At most a minute
-# apart, so the emails an outage held back go out within a minute of SMTP's return.
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[PERMANENT_SMTP_ERROR],
-)
 # Bounded by DISPATCH_DEADLINE: a queue that cannot move within it moves at the next freed slot.
 DISPATCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 DISPATCH_DEADLINE = timedelta(hours=1)
-SEND_ATTEMPT_TIMEOUT = timedelta(minutes=5)
-"""One SMTP transaction: every step is bounded by the SMTP timeout and heartbeats first."""
-LAST_CHANCE = timedelta(minutes=1)
-"""An email carried past its deadline (continue-as-new) still gets this long to go out."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +78,8 @@ class EffectDrains:
         """`carried`: what the previous run left pending, or a new ticket's first effects;
         `row_recorded`: the store already has the row as `state()` is now (intake wrote it)."""
         self._state = state
-        self._email_failed = email_failed
         self._settled = settled
         """Called when an effect finished (the details' pending line may change)."""
-        self._email_deadline = email_deadline
         self._unrecorded: list[TicketEvent] = list(carried.events)
         self._recording: list[TicketEvent] = []
         last = state().last_seq
@@ -102,7 +89,9 @@ class EffectDrains:
         )
         """The row's changing columns as last recorded (None: unknown, send them all)."""
         self.store_error: str | None = None
-        self._sending: dict[str, Notification] = {}
+        self._mail = MailSender(
+            email_failed=email_failed, settled=settled, deadline=email_deadline, spawn=self._spawn
+        )
         self._freed: list[tuple[str, int]] = [(team, last) for team in carried.teams]
         """Teams whose queue may move, each once the event at that seq is recorded."""
         self._dispatching = False
@@ -117,13 +106,14 @@ class EffectDrains:
         self._spawn(self._record_loop())
         self._spawn(self._dispatch_loop())
         unstarted, self._unstarted = self._unstarted or [], None
-        for notification in unstarted:
-            self._send_soon(notification)
+        self._mail.send(unstarted)
 
     def queue(self, effects: Effects) -> None:
         self._unrecorded += effects.events
-        for notification in effects.notifications:
-            self._send_soon(notification)
+        if self._unstarted is not None:
+            self._unstarted += effects.notifications
+        else:
+            self._mail.send(effects.notifications)
         seq = self._state().last_seq
         for team in effects.freed_teams:
             # A team already waiting (not yet in flight) moves once, after this event.
@@ -142,13 +132,17 @@ class EffectDrains:
 
     def idle(self) -> bool:
         return not (
-            self._unrecorded or self._recording or self._sending or self._freed or self._unstarted
+            self._unrecorded
+            or self._recording
+            or self._mail.sending
+            or self._freed
+            or self._unstarted
         )
 
     def pending(self) -> Pending:
         return Pending(
             events=[*self._recording, *self._unrecorded],
-            notifications=[*self._sending.values(), *(self._unstarted or [])],
+            notifications=[*self._mail.sending, *(self._unstarted or [])],
             teams=[team for team, _ in self._freed],
         )
 
@@ -159,16 +153,16 @@ class EffectDrains:
             parts.append(f"{waiting} event(s) waiting for the store")
         if self.store_error:
             parts.append(f"store refused the data ({self.store_error}); signal retry_effects")
-        if self._sending:
-            parts.append(f"{len(self._sending)} email(s) being sent")
+        if self._mail.sending:
+            parts.append(f"{len(self._mail.sending)} email(s) being sent")
         if self._freed:
             parts.append(f"queue dispatch pending for {', '.join(t for t, _ in self._freed)}")
         return "; ".join(parts) or None
 
     # -- the drains ----------------------------------------------------------------------
 
-    def _spawn(self, coroutine: object) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -199,7 +193,7 @@ class EffectDrains:
                 )
             except ActivityError as err:
                 self._unrecorded = batch + self._unrecorded
-                self.store_error = _cause(err)
+                self.store_error = failure_message(err)
                 workflow.logger.error("the store refused events: %s", self.store_error)
             else:
                 self._recorded_seq = batch[-1].seq
@@ -207,42 +201,6 @@ class EffectDrains:
             finally:
                 self._recording = []
             self._settled()
-
-    def _send_soon(self, notification: Notification) -> None:
-        if self._unstarted is not None:
-            self._unstarted.append(notification)
-            return
-        if notification.send_by is None:
-            send_by = workflow.now() + self._email_deadline
-            notification = notification.model_copy(update={"send_by": send_by})
-        self._sending[notification.key] = notification
-        self._spawn(self._send(notification))
-
-    async def _send(self, notification: Notification) -> None:
-        assert notification.send_by is not None
-        window = max(notification.send_by - workflow.now(), LAST_CHANCE)
-        error: str | None = None
-        try:
-            result = await workflow.execute_activity_method(
-                EmailActivities.send_email,
-                notification,
-                schedule_to_close_timeout=window,
-                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-                heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-                summary=f"send {notification.template.replace('_', ' ')}",
-            )
-            if result.status == "failed":
-                error = result.error or "refused"
-        except ActivityError as err:
-            error = _cause(err)
-            if isinstance(err.cause, TimeoutError) or err.retry_state == RetryState.TIMEOUT:
-                error = f"not delivered by {notification.send_by:%Y-%m-%d %H:%M} UTC: {error}"
-        finally:
-            del self._sending[notification.key]
-        if error is not None:
-            self._email_failed(notification, error)
-        self._settled()
 
     async def _dispatch_loop(self) -> None:
         while True:
@@ -261,16 +219,8 @@ class EffectDrains:
                     summary=f"dispatch {team} queue",
                 )
             except ActivityError as err:
-                workflow.logger.warning("the %s queue did not move: %s", team, _cause(err))
+                workflow.logger.warning("the %s queue did not move: %s", team, failure_message(err))
             finally:
                 self._freed.pop(0)
                 self._dispatching = False
             self._settled()
-
-
-def _cause(err: ActivityError) -> str:
-    """The innermost failure message of an activity error (no stack, no payloads)."""
-    cause: BaseException = err
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return str(cause) or type(cause).__name__

@@ -131,6 +131,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dispatch_after_resolve": Scenario(_dispatch_after_resolve, _assigned),
     "failed_notification": Scenario(_failed_notification, _short_email_deadline, smtp_up=False),
     "intake_then_lifecycle": Scenario(_created_replied_resolved_closed, intake=True),
+    "intake_then_escalation_ladder": Scenario(_escalation_ladder, intake=True),
 }
 CONTINUE_AS_NEW = ("continue_as_new_first_run", "continue_as_new_second_run")
 

@@ -4,6 +4,7 @@ real store on SQLite and PostgreSQL, real SMTP: an outage is a port nobody answe
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -271,3 +272,34 @@ async def test_data_the_store_refuses_stops_only_the_projection_until_repaired(
 
 async def _cleared(handle: Handle) -> bool:
     return await _attribute(handle, sa.FAILED_EFFECTS) is None
+
+
+async def test_the_emails_of_one_breach_go_out_in_one_activity_each_once(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    env = time_env
+    box, port = smtp
+    begin = started(_ticket_id(), await env.get_current_time(), request(priority="P1"))
+    target = begin.sla.targets.first_response
+    assert target is not None
+    async with running_worker(env.client, task_queue, database_url, port):
+        handle = await _start(env, task_queue, begin)
+        await env.sleep(timedelta(seconds=target + 60))
+
+        async def all_sent() -> bool:
+            entries = await _outbox(database_url)
+            return len(entries) >= 4 and all(e.status == "sent" for e in entries)
+
+        await eventually(all_sent)
+        history = await handle.fetch_history()
+    batches = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == "send_emails"
+    ]
+    breach = batches[-1]  # the at-risk alert went alone; the breach asked for several
+    templates = [n["template"] for n in json.loads(breach.input.payloads[0].data)["notifications"]]
+    assert {"escalation_alert", "escalation_notice", "sla_breach_apology"} <= set(templates)
+    copies = Counter(str(m["Message-ID"]) for m in box.messages)
+    assert set(copies.values()) == {1}
+    assert len(copies) == len(await _outbox(database_url))

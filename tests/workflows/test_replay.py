@@ -43,6 +43,8 @@ def test_the_main_scenarios_are_recorded() -> None:
         "failed_notification",
         "continue_as_new_first_run",
         "continue_as_new_second_run",
+        "intake_then_lifecycle",
+        "intake_then_escalation_ladder",
     }
 
 
