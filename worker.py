@@ -1,10 +1,23 @@
-"""The ticketflow worker process: runs `TicketWorkflow` and its activities."""
+"""The ticketflow worker: runs `TicketWorkflow` and its activities.
+
+`main()` is one worker process. `run_processes(n)` is `ticketflow worker --processes N`:
+N such processes, each with its own Temporal client, event loop and workflow cache, polling
+the same task queue; the parent only starts them, forwards SIGINT/SIGTERM to them, and
+exits once they have all stopped. When one stops by itself (a crash), the parent stops
+the others and exits with its code, so whatever supervises the parent (compose's restart
+policy, `ticketflow dev`) restarts the whole set.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -14,6 +27,7 @@ from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from domain.policy import load_policy
 from store.engine import create_engine, create_sessionmaker
+from ticketflow.processes import Process, describe_exit, spawn
 from ticketflow.settings import Settings, get_settings
 from ticketflow.temporal import build_worker, connect
 
@@ -62,9 +76,13 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, renderer, settings.mail_from),
         dispatch=DispatchActivities(sessions, client, policy),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
     log.info(
-        "worker polling %s on %s", settings.temporal_task_queue, settings.effective_temporal_address
+        "worker polling %s on %s (workflow cache %d)",
+        settings.temporal_task_queue,
+        settings.effective_temporal_address,
+        settings.worker_max_cached_workflows,
     )
     try:
         async with worker:
@@ -74,7 +92,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s"
+    )
 
     async def _main() -> None:
         stop = asyncio.Event()
@@ -84,6 +104,86 @@ def main() -> None:
         await run(get_settings(), stop)
 
     asyncio.run(_main())
+
+
+# -- N processes ----------------------------------------------------------------------------
+
+POLL_SECONDS = 0.2
+
+
+def child_env(settings: Settings, index: int) -> dict[str, str]:
+    """Process `index`'s environment: one process each; its own metrics port if any."""
+    env = {**os.environ, "WORKER_PROCESSES": "1"}
+    if settings.metrics_port is not None:
+        env["WORKER_METRICS_PORT"] = str(settings.metrics_port + index)
+    return env
+
+
+def run_processes(count: int, settings: Settings) -> int:
+    """Run `count` worker processes until a stop signal or until one of them stops by itself;
+    the exit code: 0 after a stop signal that every process obeyed, else the first failure's
+    (a process killed by signal S counts as 128 + S)."""
+    children: list[Process] = []
+    stop_signal: int | None = None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stop_signal
+        stop_signal = signum
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        argv = [sys.executable, "-m", "ticketflow", "worker", "--processes", "1"]
+        for index in range(count):
+            if stop_signal is not None:
+                break
+            children.append(spawn(argv, env=child_env(settings, index)))
+        print(
+            f"worker: {len(children)} processes, pids {' '.join(str(c.pid) for c in children)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        failure = _wait(children, lambda: stop_signal is not None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return failure
+
+
+def _wait(children: list[Process], stopping: Callable[[], bool]) -> int:
+    """Until every child has exited. The first to exit before a stop signal makes the others
+    stop (SIGTERM) and decides the exit code; after a stop signal, any child that did not
+    exit cleanly does."""
+    failure = 0
+    while any(child.poll() is None for child in children):
+        crashed = [c for c in children if c.poll() is not None]
+        if crashed and not failure and not stopping():
+            first = crashed[0]
+            assert first.returncode is not None
+            print(
+                f"worker: process {first.pid} {describe_exit(first.returncode)}; "
+                "stopping the others",
+                file=sys.stderr,
+                flush=True,
+            )
+            failure = _exit_code(first.returncode) or 1
+            for other in children:
+                if other.poll() is None:
+                    other.terminate()
+        time.sleep(POLL_SECONDS)
+    if failure:
+        return failure
+    for child in children:
+        code = child.wait()
+        if code not in (0, -signal.SIGINT, -signal.SIGTERM) or not stopping():
+            return _exit_code(code) or 1
+    return 0
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
 
 
 if __name__ == "__main__":

@@ -46,6 +46,21 @@ def register(subparsers: Subparsers) -> None:
     for name, summary, handler in commands:
         parser = subparsers.add_parser(name, help=summary, description=summary)
         parser.set_defaults(handler=handler)
+        if name == "worker":
+            parser.add_argument(
+                "--processes",
+                type=_positive,
+                metavar="N",
+                help="run N worker processes, each with its own Temporal client, event loop "
+                "and workflow cache (default: WORKER_PROCESSES, else 1)",
+            )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -55,10 +70,14 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from worker import main as run_worker
+    import worker
 
-    run_worker()
-    return 0
+    settings = get_settings()
+    processes = args.processes or settings.worker_processes
+    if processes == 1:
+        worker.main()
+        return 0
+    return worker.run_processes(processes, settings)
 
 
 def _api(args: argparse.Namespace) -> int:

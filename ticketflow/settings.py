@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", alias="API_HOST")
     api_port: int = Field(default=8000, alias="API_PORT")
     metrics_port: int | None = Field(default=None, alias="WORKER_METRICS_PORT")
+    """With `worker --processes N`, process i serves its metrics on this port + i."""
+    worker_processes: int = Field(default=1, ge=1, alias="WORKER_PROCESSES")
+    """Worker processes `ticketflow worker` runs (its `--processes` overrides it)."""
+    worker_max_cached_workflows: int = Field(
+        default=1000, ge=0, alias="WORKER_MAX_CACHED_WORKFLOWS"
+    )
+    """Workflows one worker process keeps in memory (sticky), about 0.2 MiB each; a ticket
+    not in the cache is replayed from its history when it next has a task. The SDK's
+    default; docs/benchmarks.md measures the memory and the replay."""
 
     @property
     def effective_database_url(self) -> str:
