@@ -312,6 +312,19 @@ def test_workers_scale_out(services: dict[str, dict[str, Any]]) -> None:
     assert not published_ports(services["worker"]), "a published port prevents scaling"
 
 
+def test_worker_processes_and_cache_are_settings_the_worker_reads(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = environment(services["worker"])
+    for name in ("WORKER_PROCESSES", "WORKER_MAX_CACHED_WORKFLOWS"):
+        assert name in documented_settings(), f"{name} is not a ticketflow setting"
+        assert name in env, f"the worker service does not set {name}"
+    settings = Settings.model_validate({k: v for k, v in env.items() if v is not None})
+    assert settings.worker_processes >= 1
+    assert settings.worker_max_cached_workflows >= 1
+    assert compose_command(services["worker"], "command") == ["worker"]
+
+
 def test_api_healthcheck_probes_healthz(services: dict[str, dict[str, Any]]) -> None:
     test = " ".join(str(part) for part in services["api"]["healthcheck"]["test"])
     assert "/healthz" in test, test
