@@ -1,4 +1,5 @@
-"""The Markdown an operator sees as a ticket workflow's current details in the Temporal UI.
+"""What an operator sees of a running ticket in the Temporal UI: its search attributes and
+its current details (Markdown), and `OperatorView`, which keeps both up to date.
 
 No personal data: ids, enums, times. Deterministic (takes `now` from the workflow).
 """
@@ -6,9 +7,13 @@ No personal data: ids, enums, times. Deterministic (takes `now` from the workflo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
 
 from domain.sla import clock_view
 from domain.ticket import TicketState
+from workflows import search_attributes as sa
 
 
 def _fmt(at: datetime | None) -> str:
@@ -50,3 +55,39 @@ def clocks_table(state: TicketState, now: datetime) -> str:
     lines += ["", "Last actions:", ""]
     lines += [f"- {summary}" for summary in reversed(state.recent_events)]
     return "\n".join(lines)
+
+
+class OperatorView:
+    """Upserts the search attributes that changed and refreshes the current details; the
+    clocks table is recomputed only when the ticket changed (it walks the calendars)."""
+
+    def __init__(self, published: dict[str, Any]) -> None:
+        self._published = published
+        """What the search attributes hold now (set at start by the API, then upserted)."""
+        self._table: tuple[int, str] = (-1, "")
+        self._details = ""
+
+    def publish(self, state: TicketState, *, store_error: str | None, pending: str | None) -> None:
+        failed = [kind for kind, bad in (("email", state.notifications_failed),
+                                          ("store", store_error)) if bad]  # fmt: skip
+        updates = sa.updates_for(state, self._published, failed_effects=failed)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        self.refresh(state, pending)
+
+    def refresh(self, state: TicketState, pending: str | None) -> None:
+        """The details: the clocks table and what is still pending."""
+        if self._table[0] != state.last_seq:
+            self._table = (state.last_seq, clocks_table(state, workflow.now()))
+        details = with_pending(self._table[1], pending)
+        if details != self._details:
+            self._details = details
+            workflow.set_current_details(details)
+
+
+def wakeup_summary(state: TicketState, due: datetime | None) -> str:
+    """What the next timer is for, as operators read it on the timeline."""
+    for metric, clock in state.clocks.items():
+        if clock.due_at == due:
+            return f"{metric.value.replace('_', ' ')} due"
+    return f"{state.status.value} timer" if due else "waiting"

@@ -42,8 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Notification
     from domain.ticket import TicketState, TicketWorkflowInput
     from domain.views import TicketBrief, ticket_brief
-    from workflows import search_attributes as sa
-    from workflows.details import clocks_table, with_pending
+    from workflows.details import OperatorView, wakeup_summary
     from workflows.effects import EffectDrains, Pending
     from workflows.timer import WakeupTimer
 
@@ -59,8 +58,6 @@ class TicketWorkflow:
     def __init__(self, input: TicketWorkflowInput) -> None:
         self._changed = False
         """Set by every update and effect outcome: the loop ticks and publishes again."""
-        self._table: tuple[int, str] = (-1, "")
-        self._details = ""
         self._timer = WakeupTimer()
         if input.carried is not None:
             self._ticket = Ticket(input.carried, input.started.mail_domain)
@@ -81,10 +78,9 @@ class TicketWorkflow:
             carried=pending,
             row_recorded=input.carried is None and input.recorded_seq > 0,
         )
-        # What the search attributes hold now (set at start by the API, then upserted).
-        self._published: dict[str, object] = {
-            pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
-        }
+        self._view = OperatorView(
+            {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
+        )
 
     # -- plumbing for updates -------------------------------------------------------------
 
@@ -241,7 +237,7 @@ class TicketWorkflow:
         while True:
             now = workflow.now()
             self._queue(self._ticket.tick(now))
-            self._publish(now)
+            self._publish()
             self._changed = False
             if self._ticket.finished(now):
                 # Done deciding; complete once every effect has drained (or an update or an
@@ -268,7 +264,7 @@ class TicketWorkflow:
                 )
             wakeup = self._next_wakeup(now)
             if workflow.patched(KEEP_UNCHANGED_TIMER):
-                self._timer.arm(now, wakeup, self._wakeup_summary(wakeup))
+                self._timer.arm(now, wakeup, wakeup_summary(self._ticket.state, wakeup))
                 await workflow.wait_condition(lambda: self._changed or self._timer.fired())
                 continue
             timeout = None if wakeup is None else (wakeup - now).total_seconds()
@@ -276,7 +272,7 @@ class TicketWorkflow:
                 await workflow.wait_condition(
                     lambda: self._changed,
                     timeout=timeout,
-                    timeout_summary=self._wakeup_summary(wakeup),
+                    timeout_summary=wakeup_summary(self._ticket.state, wakeup),
                 )
 
     def _next_wakeup(self, now: datetime) -> datetime | None:
@@ -292,30 +288,12 @@ class TicketWorkflow:
             return None
         return wakeup
 
-    def _wakeup_summary(self, due: datetime | None) -> str:
-        """What the next timer is for, as operators read it on the timeline."""
-        for metric, clock in self._ticket.state.clocks.items():
-            if clock.due_at == due:
-                return f"{metric.value.replace('_', ' ')} due"
-        return f"{self._ticket.state.status.value} timer" if due else "waiting"
-
-    def _publish(self, now: datetime) -> None:
-        """Upsert the search attributes that changed; refresh the UI's current details."""
-        state = self._ticket.state
-        failed = [kind for kind, bad in (("email", state.notifications_failed),
-                                          ("store", self._effects.store_error)) if bad]  # fmt: skip
-        updates = sa.updates_for(state, self._published, failed_effects=failed)
-        if updates:
-            workflow.upsert_search_attributes(updates)
-        self._refresh_details()
+    def _publish(self) -> None:
+        self._view.publish(
+            self._ticket.state,
+            store_error=self._effects.store_error,
+            pending=self._effects.summary(),
+        )
 
     def _refresh_details(self) -> None:
-        """The UI's current details: the clocks table (recomputed only when the ticket changed:
-        it walks the calendars) and what is still pending."""
-        state = self._ticket.state
-        if self._table[0] != state.last_seq:
-            self._table = (state.last_seq, clocks_table(state, workflow.now()))
-        details = with_pending(self._table[1], self._effects.summary())
-        if details != self._details:
-            self._details = details
-            workflow.set_current_details(details)
+        self._view.refresh(self._ticket.state, self._effects.summary())
