@@ -9,6 +9,7 @@ from temporalio.client import Client
 from bench.load import Api
 from bench.probe import AckWatch
 from bench.stack import BenchStack
+from bench.store_probe import StoreProbe
 
 ACK_TIMEOUT_SECONDS = 900.0  # generous: a slow machine must fail loudly, not hang
 
@@ -21,6 +22,8 @@ class Context:
     api: Api
     ack: AckWatch
     task_queue: str
-    """Of the bench's own worker, which runs the bare workflows."""
+    """Of the bench's own worker process (`bench.yardstick`): bare workflows and anchors."""
     run_id: str
     """Makes workflow ids and requester addresses unique per run."""
+    store: StoreProbe
+    """The store, read from outside (SQLite or PostgreSQL)."""

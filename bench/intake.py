@@ -1,97 +1,301 @@
-"""Intake (issue 2): bare `start_workflow` starts/s against tickets acknowledged/s.
+"""Intake (issue 10): our tickets against anchors of the same shape, on the same server.
 
-(a) `client.start_workflow` of `NoopWorkflow`, `count` times at `concurrency`:
-    the rate at which this Temporal server accepts starts.
-(b) `POST /v1/tickets`, `count` times at `concurrency`, timed from the first
-    request until every ticket is acknowledged (row in the store, ack email
-    accepted by the SMTP sink). `ratio` = (b) / (a).
+Four batches of `count`, `concurrency` in flight, one after another:
+(a) *bare*: `client.start_workflow(NoopWorkflow)`: the starts this server accepts per second.
+(b) *shape anchor*: `IntakeAnchorWorkflow` whose two activities do nothing (`bench.anchors`),
+    acknowledged when both have completed (read from its history).
+(c) *minimal anchor*: the same whose activities insert the row and send the email,
+    acknowledged as a ticket is.
+(d) *ours*: `POST /v1/tickets`, acknowledged when the row is in the store and the sink has
+    the acknowledgment (`bench.probe.AckWatch`).
+Rates count from a batch's first request to its last acknowledgment. CPU per ticket counts
+from the first request until the worker and the server are quiet again (`bench.cpu`).
+`intake ratio vs shape` = (d) / (b); `worker cpu ms per ticket vs minimal` = (d) / (c).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+
+from bench import anchors
+from bench.anchors import AnchorIntake, IntakeAnchorWorkflow
 from bench.bare import NoopWorkflow
 from bench.context import ACK_TIMEOUT_SECONDS, Context
+from bench.cpu import CpuMeter
 from bench.history import ticket_phases
-from bench.load import run_batch
+from bench.load import BenchError, run_batch, ticket_body
+from bench.profile import Profiler
 from bench.stats import Series, ratio, rounded, verdict
 
-RATIO_GOAL = 0.7  # at least
+SHAPE_RATIO_GOAL = 1.5  # at least: ours over the shape anchor
+CPU_RATIO_GOAL = 2.0  # at most: our worker's CPU per ticket over the minimal anchor's
+HISTORY_CONCURRENCY = 16
+SERVER = "temporal"
 
 
-async def warm_up(ctx: Context) -> None:
-    """One of each, unmeasured: first calls pay for connections and the workers' set-up."""
-    await ctx.client.execute_workflow(
-        NoopWorkflow.run, id=f"noop-{ctx.run_id}-warm", task_queue=ctx.task_queue
+@dataclass
+class Batch:
+    """One measured batch: its acknowledged series, CPU ms per ticket per process, and ids."""
+
+    acknowledged: Series
+    cpu_ms: dict[str, float]
+    ids: list[str]
+    extra: list[Series] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return self.acknowledged.summary() | {"cpu_ms_per_ticket": self.cpu_ms}
+
+
+def anchor_intake(ctx: Context, index: int, *, minimal: bool) -> AnchorIntake:
+    body = ticket_body(index, f"{ctx.run_id}-anchor")
+    kind = "M" if minimal else "S"
+    return AnchorIntake(
+        ticket_id=f"ANC-{ctx.run_id}-{kind}{index:06d}",
+        requester_email=body["requester"]["email"],
+        requester_name=body["requester"]["name"],
+        plan=body["requester"]["plan"],
+        subject=body["subject"],
+        description=body["description"],
+        channel=body["channel"],
+        priority=body["priority"],
+        minimal=minimal,
     )
-    tickets = [await ctx.api.create_ticket(i, f"{ctx.run_id}-warm") for i in range(2)]
-    await ctx.ack.wait(tickets, ACK_TIMEOUT_SECONDS)
 
 
-async def bare_starts(ctx: Context, count: int, concurrency: int) -> Series:
-    handles = []
+async def start_anchor(client: Client, task_queue: str, intake: AnchorIntake) -> None:
+    """As the API starts a ticket: its id, keyword search attributes and a static summary."""
+    await client.start_workflow(
+        IntakeAnchorWorkflow.run,
+        intake,
+        id=intake.ticket_id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(anchors.STATUS, "new"),
+                SearchAttributePair(anchors.PRIORITY, intake.priority),
+                SearchAttributePair(anchors.CHANNEL, intake.channel),
+                SearchAttributePair(anchors.PLAN, intake.plan),
+            ]
+        ),
+        static_summary=f"[{intake.priority}] {intake.subject}",
+    )
 
-    async def start(index: int) -> None:
-        handles.append(
-            await ctx.client.start_workflow(
-                NoopWorkflow.run, id=f"noop-{ctx.run_id}-{index}", task_queue=ctx.task_queue
-            )
+
+async def activities_done_at(client: Client, workflow_id: str, activities: int) -> float | None:
+    """When the last of the workflow's first `activities` activities completed (epoch
+    seconds, from its history), or None if they have not all completed."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    done = [
+        e.event_time.seconds + e.event_time.nanos / 1e9
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
+    return max(done[:activities]) if len(done) >= activities else None
+
+
+async def gather_bounded(items: list[str], work: Any) -> list[Any]:
+    gate = asyncio.Semaphore(HISTORY_CONCURRENCY)
+
+    async def one(item: str) -> Any:
+        async with gate:
+            return await work(item)
+
+    return await asyncio.gather(*(one(item) for item in items))
+
+
+class IntakeBench:
+    """The four batches, measured with one `CpuMeter` whose idle rates are taken first."""
+
+    def __init__(self, ctx: Context, count: int, concurrency: int) -> None:
+        self.ctx = ctx
+        self.count = count
+        self.concurrency = concurrency
+        self.meter = CpuMeter(ctx.stack.pids())
+        self.batches: dict[str, Batch] = {}
+
+    async def warm_up(self) -> None:
+        """One of each, unmeasured: first calls pay for connections and the workers' set-up."""
+        ctx = self.ctx
+        await ctx.client.execute_workflow(
+            NoopWorkflow.run, id=f"noop-{ctx.run_id}-warm", task_queue=ctx.task_queue
         )
+        for minimal in (False, True):
+            intake = anchor_intake(ctx, 999_999, minimal=minimal)
+            await start_anchor(ctx.client, ctx.task_queue, intake)
+        tickets = [await ctx.api.create_ticket(i, f"{ctx.run_id}-warm") for i in range(2)]
+        await ctx.ack.wait(
+            [*tickets, anchor_intake(ctx, 999_999, minimal=True).ticket_id], ACK_TIMEOUT_SECONDS
+        )
+        await self.meter.quiet(self.meter.pids)
+        await self.meter.idle_rates()
 
-    series = await run_batch("intake (a): bare start_workflow", count, concurrency, start)
-    # Not timed: let the bench worker finish them, so they do not overlap (b).
-    await asyncio.gather(*(handle.result() for handle in handles))
-    return series
+    async def bare(self) -> Batch:
+        ctx, handles = self.ctx, []
 
+        async def start(index: int) -> None:
+            handles.append(
+                await ctx.client.start_workflow(
+                    NoopWorkflow.run, id=f"noop-{ctx.run_id}-{index}", task_queue=ctx.task_queue
+                )
+            )
 
-async def tickets_acknowledged(
-    ctx: Context, count: int, concurrency: int
-) -> tuple[Series, Series, list[str]]:
-    """(HTTP request -> 201 per ticket, request -> acknowledged per ticket, the ticket ids)."""
-    requested_at: dict[str, float] = {}
+        begin = self.meter.read()
+        series = await run_batch(
+            "intake (a): bare start_workflow", self.count, self.concurrency, start
+        )
+        await asyncio.gather(*(handle.result() for handle in handles))
+        end = await self.meter.quiet(["yardstick", SERVER])
+        return Batch(series, self.meter.per_ticket_ms(self.meter.span(begin, end), self.count), [])
 
-    async def create(index: int) -> None:
+    async def shape(self) -> Batch:
+        ctx, requested = self.ctx, {}
+
+        async def start(index: int) -> None:
+            intake = anchor_intake(ctx, index, minimal=False)
+            requested[intake.ticket_id] = time.time()
+            await start_anchor(ctx.client, ctx.task_queue, intake)
+
+        begin, first = self.meter.read(), time.time()
+        await run_batch("shape anchor starts", self.count, self.concurrency, start)
+        end = await self.meter.quiet(["yardstick", SERVER])
+        ids = sorted(requested)
+        deadline = time.monotonic() + ACK_TIMEOUT_SECONDS
+        while True:
+            done = await gather_bounded(ids, lambda w: activities_done_at(ctx.client, w, 2))
+            if all(d is not None for d in done) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+        if any(d is None for d in done):
+            raise BenchError("shape anchors: some never completed their two activities")
+        acked = dict(zip(ids, done, strict=True))
+        series = Series(
+            name="intake (b): shape anchor -> acknowledged",
+            latencies=[acked[w] - requested[w] for w in ids],
+            elapsed=max(acked.values()) - first,
+            concurrency=min(self.concurrency, self.count),
+        )
+        return Batch(series, self.meter.per_ticket_ms(self.meter.span(begin, end), self.count), ids)
+
+    async def acknowledged(
+        self, name: str, create: Any, workers: list[str]
+    ) -> tuple[Series, Batch]:
+        """Create `count` things with `create(index) -> id`, acknowledged as tickets are."""
+        ctx, requested_at = self.ctx, {}
+
+        async def one(index: int) -> None:
+            started = time.perf_counter()
+            requested_at[await create(index)] = started
+
+        stop = asyncio.Event()
+        follower = asyncio.create_task(ctx.ack.follow(lambda: list(requested_at), stop))
+        begin = self.meter.read()
         started = time.perf_counter()
-        requested_at[await ctx.api.create_ticket(index, ctx.run_id)] = started
+        try:
+            created = await run_batch(f"{name} -> 201", self.count, self.concurrency, one)
+        finally:
+            stop.set()
+            await follower
+        await ctx.ack.wait(requested_at, ACK_TIMEOUT_SECONDS)
+        end = await self.meter.quiet([*workers, SERVER])
+        acked_at = {t: ctx.ack.acked_at[t] for t in requested_at}
+        series = Series(
+            name=f"{name} -> acknowledged",
+            latencies=[acked_at[t] - requested_at[t] for t in requested_at],
+            elapsed=max(acked_at.values()) - started,
+            concurrency=created.concurrency,
+        )
+        cpu = self.meter.per_ticket_ms(self.meter.span(begin, end), self.count)
+        return created, Batch(series, cpu, sorted(requested_at))
 
-    stop = asyncio.Event()
-    follower = asyncio.create_task(ctx.ack.follow(lambda: list(requested_at), stop))
-    started = time.perf_counter()
-    try:
-        created = await run_batch("intake (b): POST /v1/tickets -> 201", count, concurrency, create)
-    finally:
-        stop.set()
-        await follower
-    await ctx.ack.wait(requested_at, ACK_TIMEOUT_SECONDS)
-    acked_at = {t: ctx.ack.acked_at[t] for t in requested_at}
-    acknowledged = Series(
-        name="intake (b): POST -> acknowledged",
-        latencies=[acked_at[t] - requested_at[t] for t in requested_at],
-        elapsed=max(acked_at.values()) - started,
-        concurrency=created.concurrency,
-    )
-    return created, acknowledged, sorted(requested_at)
+    async def minimal(self) -> Batch:
+        ctx = self.ctx
+
+        async def create(index: int) -> str:
+            intake = anchor_intake(ctx, index, minimal=True)
+            await start_anchor(ctx.client, ctx.task_queue, intake)
+            return intake.ticket_id
+
+        _, batch = await self.acknowledged("intake (c): minimal anchor", create, ["yardstick"])
+        return batch
+
+    async def ours(self, label: str = "", workers: tuple[str, ...] = ("worker",)) -> Batch:
+        ctx = self.ctx
+        run = ctx.run_id + "".join(c for c in label if c.isalnum())  # in email addresses
+
+        async def create(index: int) -> str:
+            return await ctx.api.create_ticket(index, run)
+
+        name = f"intake (d): POST /v1/tickets{label}"
+        created, batch = await self.acknowledged(name, create, [*workers, "api"])
+        batch.acknowledged.name = f"intake (d): POST -> acknowledged{label}"
+        batch.extra = [created]
+        return batch
+
+
+def worker_cpu(batch: Batch, workers: tuple[str, ...] = ("worker",)) -> float | None:
+    values = [batch.cpu_ms[w] for w in workers if w in batch.cpu_ms]
+    return sum(values) if values else None
 
 
 async def run_intake(
-    ctx: Context, count: int, concurrency: int
-) -> tuple[list[Series], dict[str, Any]]:
-    await warm_up(ctx)
-    bare = await bare_starts(ctx, count, concurrency)
-    created, acknowledged, ticket_ids = await tickets_acknowledged(ctx, count, concurrency)
-    intake_ratio = ratio(acknowledged.rate, bare.rate)
-    phases = await ticket_phases(ctx.client, ticket_ids)
+    ctx: Context, count: int, concurrency: int, profiler: Profiler | None = None
+) -> tuple[list[Series], dict[str, Any], IntakeBench]:
+    """The four batches; `profiler` (py-spy) samples the worker and the API during ours."""
+    bench = IntakeBench(ctx, count, concurrency)
+    await bench.warm_up()
+    bare = await bench.bare()
+    shape = await bench.shape()
+    minimal = await bench.minimal()
+    profiles: dict[str, Any] = {}
+    if profiler is not None:
+        profiler.start()
+        await asyncio.sleep(1.0)  # py-spy attaches
+    try:
+        ours = await bench.ours()
+    finally:
+        if profiler is not None:
+            profiles = profiler.stop()
+    bench.batches = {"bare": bare, "shape": shape, "minimal": minimal, "ours": ours}
+    phases = await ticket_phases(ctx.client, ours.ids)
+    minimal_phases = await ticket_phases(ctx.client, minimal.ids)
+    vs_shape = ratio(ours.acknowledged.rate, shape.acknowledged.rate)
+    ours_cpu, minimal_cpu = worker_cpu(ours), minimal.cpu_ms.get("yardstick")
+    cpu_ratio = ratio(ours_cpu, minimal_cpu)
     result = {
         "bare_start": bare.summary(),
-        "http_create": created.summary(),
-        "acknowledged": acknowledged.summary(),
-        "ratio": rounded(intake_ratio, 3),
-        "ratio_goal_at_least": RATIO_GOAL,
-        "ratio_verdict": verdict(intake_ratio, at_least=RATIO_GOAL),
+        "shape_anchor": shape.summary(),
+        "minimal_anchor": minimal.summary(),
+        "http_create": ours.extra[0].summary(),
+        "acknowledged": ours.summary(),
+        "ratio_vs_shape": rounded(vs_shape, 3),
+        "ratio_vs_shape_goal_at_least": SHAPE_RATIO_GOAL,
+        "ratio_vs_shape_verdict": verdict(vs_shape, at_least=SHAPE_RATIO_GOAL),
+        "ratio_vs_bare": rounded(ratio(ours.acknowledged.rate, bare.acknowledged.rate), 3),
+        "minimal_vs_shape": rounded(ratio(minimal.acknowledged.rate, shape.acknowledged.rate), 3),
+        "worker_cpu_ms_per_ticket": rounded(ours_cpu),
+        "minimal_worker_cpu_ms_per_ticket": rounded(minimal_cpu),
+        "worker_cpu_vs_minimal": rounded(cpu_ratio, 3),
+        "worker_cpu_vs_minimal_goal_at_most": CPU_RATIO_GOAL,
+        "worker_cpu_vs_minimal_verdict": verdict(cpu_ratio, at_most=CPU_RATIO_GOAL),
+        "idle_cpu_cores": {k: round(v, 4) for k, v in bench.meter.idle.items()},
         "phases_histories": phases.histories,
         "phases": phases.summary(),
+        "minimal_phases": minimal_phases.summary(),
+        "profiles": profiles,
     }
-    return [bare, created, acknowledged], result
+    series = [
+        bare.acknowledged,
+        shape.acknowledged,
+        minimal.acknowledged,
+        *ours.extra,
+        ours.acknowledged,
+    ]
+    return series, result, bench

@@ -98,12 +98,20 @@ class Api:
         body: dict[str, Any] = response.json()
         return body
 
-    async def create_ticket(self, index: int, run_id: str) -> str:
+    async def create_ticket(self, index: int, run_id: str, description: str | None = None) -> str:
         """POST /v1/tickets; the new ticket's id."""
-        response = await self.http.post(
-            "/v1/tickets", json=ticket_body(index, run_id), headers=self.service
-        )
+        body = ticket_body(index, run_id)
+        if description is not None:
+            body["description"] = description
+        response = await self.http.post("/v1/tickets", json=body, headers=self.service)
         return str(self._expect(response, 201)["id"])
+
+    async def act(self, ticket_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /v1/tickets/{id}/{action} as agent alice; the ticket it returns."""
+        response = await self.http.post(
+            f"/v1/tickets/{ticket_id}/{action}", json=body, headers=self.agent
+        )
+        return self._expect(response, 200)
 
     async def reply(self, ticket_id: str, body: str) -> None:
         """POST /v1/tickets/{id}/reply as agent alice."""

@@ -5,6 +5,9 @@ the sink has accepted an email whose Subject carries `[<ticket id>]`.
 The watch polls both every `interval` seconds and stamps each ticket with the
 `time.perf_counter()` of the poll that first saw it acknowledged, so latencies
 measured through it are late by at most one interval.
+
+The sink names each file by the moment it received the message (`ticketflow.smtp_sink`),
+so `MailBox` also knows when each message about a ticket arrived, to the microsecond.
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ import asyncio
 import contextlib
 import os
 import re
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import closing
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesHeaderParser
 from pathlib import Path
+
+from bench.store_probe import StoreProbe
 
 _SUBJECT_TAG = re.compile(r"\[([^\[\]\s]+)\]")
 _HEADERS = BytesHeaderParser(policy=policy.default)
@@ -37,12 +41,24 @@ def read_subject(path: Path) -> str:
         return str(_HEADERS.parse(file).get("Subject", ""))
 
 
+def received_at(path: Path) -> float:
+    """When the sink received the message (epoch seconds): from its file name
+    (`20260301T091502.123456Z-3f9c2a1b.eml`), else the file's modification time."""
+    try:
+        stamp = datetime.strptime(path.name[:23], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return path.stat().st_mtime
+    return stamp.timestamp()
+
+
 class MailBox:
-    """Counts the sink's messages per ticket id (from the Subject); reads each file once."""
+    """Counts the sink's messages per ticket id (from the Subject) and keeps, per ticket, when
+    each arrived and its Subject (`messages`, in arrival order); reads each file once."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.per_ticket: Counter[str] = Counter()
+        self.messages: dict[str, list[tuple[float, str]]] = {}
         self._read: set[str] = set()
 
     def scan(self) -> None:
@@ -50,6 +66,7 @@ class MailBox:
             entries = list(os.scandir(self.directory))
         except FileNotFoundError:  # the sink creates it with its first message
             return
+        touched: set[str] = set()
         for entry in entries:
             # The sink writes `.name.tmp`, then renames: only complete `.eml` files count.
             if entry.name in self._read or entry.name.startswith(".") or not entry.is_file():
@@ -57,24 +74,27 @@ class MailBox:
             if not entry.name.endswith(".eml"):
                 continue
             self._read.add(entry.name)
-            self.per_ticket.update(set(subject_ticket_ids(read_subject(Path(entry.path)))))
+            path = Path(entry.path)
+            subject = read_subject(path)
+            tickets = set(subject_ticket_ids(subject))
+            self.per_ticket.update(tickets)
+            arrived = received_at(path)
+            for ticket_id in tickets:
+                self.messages.setdefault(ticket_id, []).append((arrived, subject))
+                touched.add(ticket_id)
+        for ticket_id in touched:  # files are listed in no particular order
+            self.messages[ticket_id].sort()
 
     def total(self, ticket_ids: Iterable[str]) -> int:
         return sum(self.per_ticket[t] for t in ticket_ids)
 
 
-def stored_ticket_ids(db_path: Path) -> set[str]:
-    """Ids in the SQLite store's `tickets` table (WAL: reading never blocks the writers)."""
-    with closing(sqlite3.connect(db_path, timeout=10)) as db:
-        return {row[0] for row in db.execute("SELECT id FROM tickets")}
-
-
 class AckWatch:
     """Stamps tickets as they become acknowledged; `wait()` polls until all expected are."""
 
-    def __init__(self, mail_dir: Path, db_path: Path, interval: float = POLL_SECONDS) -> None:
+    def __init__(self, mail_dir: Path, store: StoreProbe, interval: float = POLL_SECONDS) -> None:
         self.mail = MailBox(mail_dir)
-        self.db_path = db_path
+        self.store = store
         self.interval = interval
         self.acked_at: dict[str, float] = {}
 
@@ -86,7 +106,7 @@ class AckWatch:
         mailed = [t for t in pending if self.mail.per_ticket[t] > 0]
         if not mailed:
             return
-        stored = stored_ticket_ids(self.db_path)
+        stored = self.store.stored(mailed)
         now = time.perf_counter()
         for ticket_id in mailed:
             if ticket_id in stored:

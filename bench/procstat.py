@@ -2,6 +2,8 @@
 
 The pids come from `dev.pids` in the stack's data dir, which `ticketflow dev`
 writes as `<name> <pid>` lines (`temporal`, `smtp-sink`, `worker`, `api`).
+A named process counts with its descendants (`read_tree`): `ticketflow worker
+--processes N` is a parent and N workers, and its RSS and CPU are theirs together.
 `Sampler` reads VmRSS and CPU time of the named processes every `interval`
 seconds, labelling each sample with the benchmark's current phase; the summary
 per phase gives the median and peak RSS and the CPU used (in % of one core).
@@ -88,6 +90,46 @@ def read(pid: int) -> Reading | None:
     )
 
 
+def children(pid: int) -> list[int]:
+    """The pids of `pid`'s children (from every thread's `children` file); [] if it is gone."""
+    found: list[int] = []
+    try:
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for thread in threads:
+        try:
+            found += [int(child) for child in (thread / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    pids, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        pids.append(current)
+        pending += children(current)
+    return pids
+
+
+def read_tree(pid: int) -> Reading | None:
+    """RSS and CPU time of `pid` and its descendants together, or None if `pid` is gone.
+
+    A descendant that exits takes its CPU time with it (unless its parent reaped it, which
+    adds it to the parent's `cutime`, not read here): compare readings of a stable tree."""
+    root = read(pid)
+    if root is None:
+        return None
+    rss, cpu = root.rss, root.cpu_seconds
+    for descendant in tree(pid)[1:]:
+        if (reading := read(descendant)) is not None:
+            rss, cpu = rss + reading.rss, cpu + reading.cpu_seconds
+    return Reading(rss=rss, cpu_seconds=cpu)
+
+
 def peak_rss(pid: int) -> int | None:
     """VmHWM: the highest RSS of the process's life, in bytes."""
     try:
@@ -116,7 +158,7 @@ class Sampler:
     samples: list[Sample] = field(default_factory=list)
 
     def sample(self) -> None:
-        readings = {name: r for name, pid in self.pids.items() if (r := read(pid)) is not None}
+        readings = {name: r for name, pid in self.pids.items() if (r := read_tree(pid)) is not None}
         self.samples.append(Sample(time.monotonic(), self.phase, readings, machine_ticks()))
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -1,25 +1,33 @@
-"""SLA timers at scale (issue 3): 10,000 open tickets, and how late their breaches are acted on.
+"""SLA timers at scale (issues 3 and 10): 10,000 open tickets, and how late their breaches are
+decided and alerted.
 
 `python -m bench.run --only sla` on the embedded stack (`ticketflow dev`):
 
 1. *create*: start the idle tickets (`--open-tickets` minus the breaching ones)
-   straight through the Temporal client, `--start-concurrency` in flight, as the
-   API would start them (input, search attributes, summary), with the default
-   policy's SLA snapshots; each one's first timer is at least an hour away.
-2. *intake*: wait until the worker has done every ticket's intake (row in the
-   store, acknowledgment sent) and is quiet again. *idle*: sample for a while.
+   straight through the Temporal client, `--start-concurrency` in flight, with the
+   search attributes and summary the API gives them and the default policy's SLA
+   snapshots; each one's first timer is at least an hour away. By default they start
+   *settled* (`--idle-start settled`): as tickets whose intake is long done, their
+   state after creation carried in, their row and events still to record, no
+   acknowledgment to send (`PlannedTicket.workflow_input`); `--idle-start intake`
+   starts them as the API starts a new ticket, each with its whole intake.
+2. *intake*: wait until the store has every idle ticket's row (and, with
+   `--idle-start intake`, the outbox every acknowledgment) and the worker is quiet
+   again. *idle*: sample for a while.
 3. *breaching start*: start the breaching tickets, P1 on the 24x7 calendar with
    first-response targets that make them due one after another over `--window`
    seconds, the window opening `--lead` seconds after the first of them starts.
    Their at-risk points (80 % of the target) pass on the way.
 4. *breach window*: from the window's start until every breach is in the store and
    the worker is quiet. *idle after*: sample again, now with every ticket open.
-5. From each breaching ticket's history: when the workflow acted on the breach
-   (`bench.sla_history`); from its `state` query: that the clock breached at its
-   due second. Throughout, RSS and CPU of the worker and the Temporal dev server
-   (`bench.procstat`).
+5. From each breaching ticket's history: when the workflow decided the breach (the
+   workflow task that upserted `SlaBreached`) and acted on it (`bench.sla_history`);
+   from the SMTP sink: when the first breach alert arrived; from its `state` query:
+   that the clock breached at its due second. Throughout, RSS and CPU of the worker and
+   the Temporal dev server (`bench.procstat`).
 
-No timing is asserted; the report compares the p99 lateness with the goal (1 s).
+No timing is asserted; the report compares the p99 of the decision (goal 1 s) and of the
+alert (goal 5 s) with their goals.
 """
 
 from __future__ import annotations
@@ -33,7 +41,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -43,28 +50,21 @@ from temporalio.service import RPCError
 from bench import sla_tickets
 from bench.context import Context
 from bench.load import BenchError, run_batch
-from bench.procstat import MIB, Sampler, parse_dev_pids, peak_rss, phase_summary
+from bench.procstat import MIB, Sampler, peak_rss, phase_summary
+from bench.sla_alerts import with_alerts
 from bench.sla_history import stage_summary, work_per_breach
-from bench.sla_probe import (
-    breach_timings,
-    breaches_stored,
-    by_quarter,
-    cold_queries,
-    intake_done,
-    say,
-    settle,
-)
-from bench.sla_report import LATENESS_GOAL_SECONDS
+from bench.sla_probe import breach_timings, by_quarter, cold_queries, say, settle
+from bench.sla_report import ALERT_GOAL_SECONDS, LATENESS_GOAL_SECONDS
 from bench.sla_tickets import PlannedTicket, TicketFactory, breach_due_times
 from bench.stats import Series, rounded, verdict
+from domain.enums import Metric
 from domain.policy import load_policy
 from ticketflow.settings import DEFAULT_POLICY_FILE, Settings
-from workflows.ticket import TicketWorkflow, TicketWorkflowInput
+from workflows.ticket import TicketWorkflow
 
 TICKET_QUEUE: str = Settings.model_fields["temporal_task_queue"].default
 WATCHED = ("worker", "temporal")
 IDLE_SAMPLE_SECONDS = 20.0
-WORKER_CACHE = 1000  # the SDK's default `max_cached_workflows`; the worker keeps it
 COLD_SAMPLE = 50
 QUICK = {"open_tickets": 200, "breaching": 10, "window": 20.0, "lead": 45.0}
 
@@ -105,8 +105,19 @@ def add_sla_arguments(parser: argparse.ArgumentParser) -> None:
         default=120.0,
         help="seconds from starting the breaching tickets to the window",
     )
-    group.add_argument("--start-concurrency", type=_at_least(1, int), default=64,
-                       help="workflow starts in flight (default 64)")  # fmt: skip
+    group.add_argument(
+        "--start-concurrency",
+        type=_at_least(1, int),
+        default=64,
+        help="workflow starts in flight (default 64)",
+    )
+    group.add_argument(
+        "--idle-start",
+        choices=("settled", "intake"),
+        default="settled",
+        help="idle tickets start settled (intake long done: no acknowledgment; default) or "
+        "as new tickets, each with its whole intake",
+    )
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,7 @@ class SlaParams:
     window: float
     lead: float
     start_concurrency: int
+    idle_start: str = "settled"
 
     @property
     def idle(self) -> int:
@@ -135,18 +147,20 @@ def sla_params(args: argparse.Namespace) -> SlaParams:
         window=sizes["window"],
         lead=sizes["lead"],
         start_concurrency=args.start_concurrency,
+        idle_start=args.idle_start,
     )
 
 
 # -- starting tickets --------------------------------------------------------------------------
 
 
-async def start_ticket(client: Client, planned: PlannedTicket) -> None:
-    """What `TicketService.create` does after its store transaction."""
+async def start_ticket(client: Client, planned: PlannedTicket, *, settled: bool = False) -> None:
+    """What `TicketService.create` does after its store transaction (`settled`: see
+    `PlannedTicket.workflow_input`)."""
     try:
         await client.start_workflow(
             TicketWorkflow.run,
-            TicketWorkflowInput(started=planned.started),
+            planned.workflow_input(settled=settled),
             id=planned.ticket_id,
             task_queue=TICKET_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -158,10 +172,16 @@ async def start_ticket(client: Client, planned: PlannedTicket) -> None:
 
 
 async def start_all(
-    ctx: Context, name: str, count: int, concurrency: int, plan: Callable[[int], PlannedTicket]
+    ctx: Context,
+    name: str,
+    count: int,
+    concurrency: int,
+    plan: Callable[[int], PlannedTicket],
+    *,
+    settled: bool = False,
 ) -> Series:
     async def start(index: int) -> None:
-        await start_ticket(ctx.client, plan(index))
+        await start_ticket(ctx.client, plan(index), settled=settled)
 
     return await run_batch(name, count, concurrency, start)
 
@@ -186,26 +206,27 @@ class Phases:
         self.started_at[phase] = round(time.monotonic() - self.began, 1)
 
 
-def watched_pids(data_dir: Path) -> dict[str, int]:
-    try:
-        pids = parse_dev_pids((data_dir / "dev.pids").read_text())
-    except OSError as err:
-        raise BenchError(f"cannot read the stack's pids: {err}") from err
+def watched_pids(ctx: Context) -> dict[str, int]:
+    pids = ctx.stack.pids()
     missing = [name for name in WATCHED if name not in pids]
     if missing:
-        raise BenchError(f"dev.pids in {data_dir} names no {', '.join(missing)}")
+        raise BenchError(f"dev.pids in {ctx.stack.data_dir} names no {', '.join(missing)}")
     return {name: pids[name] for name in WATCHED} | {"bench": os.getpid()}
+
+
+def worker_cache(ctx: Context) -> int:
+    """The ticket worker's workflow cache size, as the stack set it."""
+    configured = ctx.stack.worker_settings.get("WORKER_MAX_CACHED_WORKFLOWS")
+    default: int = Settings.model_fields["worker_max_cached_workflows"].default
+    return int(configured) if configured else default
 
 
 async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series], dict[str, Any]]:
     params = sla_params(args)
-    pids = watched_pids(ctx.stack.data_dir)
+    pids = watched_pids(ctx)
     factory = TicketFactory(load_policy(DEFAULT_POLICY_FILE), ctx.run_id)
-    db_path, idle_prefix, breach_prefix = (
-        ctx.stack.db_path,
-        f"SLA-{ctx.run_id}-I",
-        f"SLA-{ctx.run_id}-B",
-    )
+    idle_prefix, breach_prefix = f"SLA-{ctx.run_id}-I", f"SLA-{ctx.run_id}-B"
+    settled = params.idle_start == "settled"
     sampler = Sampler(pids)
     phases = Phases(sampler)
     stop = asyncio.Event()
@@ -219,19 +240,32 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
         return planned
 
     async def idle_intake() -> tuple[bool, str]:
-        stored, acked = await asyncio.to_thread(intake_done, db_path, idle_prefix)
+        stored = await asyncio.to_thread(ctx.store.tickets_stored, idle_prefix)
+        if settled:
+            return stored >= params.idle, f"{stored} of {params.idle} stored"
+        acked = await asyncio.to_thread(ctx.store.emails_sent, idle_prefix, "acknowledgment")
         done = stored >= params.idle and acked >= params.idle
         return done, f"{stored} stored, {acked} acknowledged of {params.idle}"
 
     async def breaches() -> tuple[bool, str]:
-        count = await asyncio.to_thread(breaches_stored, db_path, breach_prefix)
+        count = await asyncio.to_thread(
+            ctx.store.breaches_stored, breach_prefix, Metric.FIRST_RESPONSE.value
+        )
         return count >= params.breaching, f"{count} of {params.breaching} breaches stored"
 
     try:
         phases.enter("create")
-        say(f"starting {params.idle} idle tickets, {params.start_concurrency} in flight")
+        say(
+            f"starting {params.idle} idle tickets ({params.idle_start}), "
+            f"{params.start_concurrency} in flight"
+        )
         idle_series = await start_all(
-            ctx, "sla: start idle tickets", params.idle, params.start_concurrency, idle
+            ctx,
+            "sla: start idle tickets",
+            params.idle,
+            params.start_concurrency,
+            idle,
+            settled=settled,
         )
         say(f"started in {idle_series.elapsed:.0f} s; waiting for their intake")
         phases.enter("intake")
@@ -268,16 +302,19 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
         with contextlib.suppress(Exception):
             await sampling
     lifetime_peak = {name: peak_rss(pid) for name, pid in pids.items()}
-    say("reading the breaching tickets' histories and states")
+    say("reading the breaching tickets' histories and states, and the sink's alerts")
     timings, confirmed, problems = await breach_timings(ctx.client, due)
+    await asyncio.to_thread(ctx.ack.mail.scan)
+    timings = with_alerts(timings, ctx.ack.mail.messages)
     cold: list[Series] = []
-    if params.idle >= WORKER_CACHE + 2 * COLD_SAMPLE:  # the first ones are surely evicted
+    if params.idle >= worker_cache(ctx) + 2 * COLD_SAMPLE:  # the first ones are surely evicted
         say(f"querying {COLD_SAMPLE} of the first idle tickets (evicted from the worker's cache)")
         first = [sla_tickets.ticket_id(ctx.run_id, "I", i) for i in range(COLD_SAMPLE)]
         cold.append(await cold_queries(ctx.client, first))
 
     stages = stage_summary(timings)
-    p99 = stages["acted"]["p99_ms"] / 1000 if "acted" in stages else None
+    p99 = stages["decided"]["p99_ms"] / 1000 if "decided" in stages else None
+    alert_p99 = stages["alerted"]["p99_ms"] / 1000 if "alerted" in stages else None
     processes = phase_summary(sampler.samples)
     result = {
         "params": asdict(params),
@@ -286,6 +323,7 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
             "breaching": breach_series.summary(),
             "idle_mix": dict(sorted(mix.items())),
             "intake_settled_s": round(intake_seconds, 1),
+            "idle_start": params.idle_start,
         },
         "breaches": {
             "expected": params.breaching,
@@ -300,6 +338,11 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
         "lateness_p99_s": rounded(p99, 3),
         "lateness_goal_at_most_s": LATENESS_GOAL_SECONDS,
         "lateness_verdict": verdict(p99, at_most=LATENESS_GOAL_SECONDS),
+        "alert_p99_s": rounded(alert_p99, 3),
+        "alert_goal_at_most_s": ALERT_GOAL_SECONDS,
+        "alert_verdict": verdict(alert_p99, at_most=ALERT_GOAL_SECONDS),
+        "alerts_found": sum(t.alerted is not None for t in timings),
+        "worker_cache": worker_cache(ctx),
         "phase_started_s": phases.started_at,
         "processes": processes,
         "lifetime_peak_rss_mib": {

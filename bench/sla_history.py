@@ -55,6 +55,10 @@ class BreachTiming:
     timer_duration: float | None = None
     recorded: float | None = None
     upserted: float | None = None
+    decided: float | None = None
+    """the workflow task whose commands upserted `SlaBreached=true` completed"""
+    alerted: float | None = None
+    """the SMTP sink received the breach's first alert (set by `bench.sla_alerts`)"""
     work: tuple[tuple[str, int], ...] = ()
     """What the breach cost, from the acting task to the upsert: activities scheduled by
     type and workflow tasks completed (`workflow task`), sorted by name"""
@@ -75,6 +79,7 @@ class BreachTiming:
         if self.timer_set_at is not None and self.timer_duration is not None:
             expiry = self.timer_set_at + self.timer_duration
         return {
+            "decided": since(self.decided, self.due_at),
             "acted": self.lateness,
             "timer_fired": since(self.timer_fired, self.due_at),
             "timer_set_late": since(self.timer_set_at, self.timer_set_from),
@@ -84,10 +89,12 @@ class BreachTiming:
             "worker": self.task_completed - self.task_started,
             "recorded": since(self.recorded, self.due_at),
             "upserted": since(self.upserted, self.due_at),
+            "alerted": since(self.alerted, self.due_at),
         }
 
 
 STAGE_NAMES = {
+    "decided": "breach decided (task upserting SlaBreached)",
     "acted": "breach acted on (task completed)",
     "timer_fired": "  timer fired",
     "timer_set_late": "    timer set late by its task's run",
@@ -97,6 +104,7 @@ STAGE_NAMES = {
     "worker": "  task on the worker",
     "recorded": "breach in the store (record_ticket)",
     "upserted": "SlaBreached=true upserted",
+    "alerted": "first breach alert in the SMTP sink",
 }
 """Printed names; those indented once add up to "acted", twice to "timer fired"."""
 
@@ -118,6 +126,7 @@ def breach_timing(
     scheduled: dict[int, tuple[float, bool]] = {}  # event id -> (time, sticky)
     started: dict[int, tuple[float, int]] = {}  # event id -> (time, scheduled event id)
     task_began: dict[int, float] = {}  # completed event id -> its task's started time
+    completed_at: dict[int, float] = {}  # workflow task completed event id -> its time
     timers: dict[int, tuple[float, float, int]] = {}  # started id -> (time, duration, by task)
     fired: dict[str, float] = {}  # the last timer fired since the last task
     acting: BreachTiming | None = None
@@ -153,6 +162,7 @@ def breach_timing(
                     fired["timer_set_from"] = task_began[by_task]
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             begun = started.get(event.workflow_task_completed_event_attributes.started_event_id)
+            completed_at[event.event_id] = at
             if begun is not None:
                 task_began[event.event_id] = begun[0]
             if acting is None and begun is not None and begun[0] >= due_at:
@@ -193,12 +203,16 @@ def breach_timing(
             and _sets_breached(event)
         ):
             found.setdefault("upserted", at)
+            upsert = event.upsert_workflow_search_attributes_event_attributes
+            decided_by = upsert.workflow_task_completed_event_id
+            found.setdefault("decided", completed_at.get(decided_by, at))
     if acting is None:
         return None
     return replace(
         acting,
         recorded=found.get("recorded"),
         upserted=found.get("upserted"),
+        decided=found.get("decided"),
         work=tuple(sorted(work.items())),
     )
 

@@ -1,8 +1,7 @@
-"""What the SLA benchmark reads while and after it runs: the store and the workflows.
+"""What the SLA benchmark reads while and after it runs: the workflows, and when to go on.
 
-- The store (SQLite in WAL mode, so reading beside the worker never blocks it):
-  is every idle ticket's intake done, is every breach recorded.
-- `settle`: wait for that and for the worker to be quiet, within a limit.
+- `settle`: wait until the store says the phase is done (`bench.store_probe`: every idle
+  ticket recorded, every breach recorded) and the worker is quiet, within a limit.
 - After the window: each breaching ticket's `state` query and history
   (`bench.sla_history`), and queries on tickets evicted from the worker's cache.
 """
@@ -10,12 +9,9 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import closing
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -25,7 +21,7 @@ from bench.procstat import Sampler
 from bench.sla_history import BreachTiming, breach_timing
 from bench.stats import Series, percentile
 from domain.enums import ClockState, Metric
-from domain.ticket import TicketState
+from domain.views import TicketBrief
 from workflows.ticket import TicketWorkflow
 
 QUIET_SECONDS = 5.0
@@ -37,35 +33,6 @@ ANALYSIS_CONCURRENCY = 8
 
 def say(message: str) -> None:
     print(f"bench: sla: {message}", flush=True)
-
-
-# -- the store, read beside the worker (SQLite in WAL mode: readers never block writers) ------
-
-
-def _count(db_path: Path, sql: str, *params: str) -> int:
-    with closing(sqlite3.connect(db_path, timeout=30)) as db:
-        return int(db.execute(sql, params).fetchone()[0])
-
-
-def intake_done(db_path: Path, prefix: str) -> tuple[int, int]:
-    """(tickets stored, acknowledgments sent) for ticket ids starting with `prefix`."""
-    pattern = f"{prefix}%"
-    stored = _count(db_path, "SELECT count(*) FROM tickets WHERE id LIKE ?", pattern)
-    acked = _count(
-        db_path,
-        "SELECT count(*) FROM outbox WHERE ticket_id LIKE ? AND template = ? AND status = ?",
-        pattern, "acknowledgment", "sent",
-    )  # fmt: skip
-    return stored, acked
-
-
-def breaches_stored(db_path: Path, prefix: str) -> int:
-    return _count(
-        db_path,
-        "SELECT count(DISTINCT ticket_id) FROM sla_events "
-        "WHERE ticket_id LIKE ? AND metric = ? AND event = ?",
-        f"{prefix}%", Metric.FIRST_RESPONSE.value, "breached",
-    )  # fmt: skip
 
 
 async def settle(
@@ -113,7 +80,7 @@ async def breach_timings(
 
     async def confirmed_due(ticket_id: str) -> datetime:
         nonlocal confirmed
-        handle: WorkflowHandle[TicketWorkflow, TicketState] = client.get_workflow_handle_for(
+        handle: WorkflowHandle[TicketWorkflow, TicketBrief] = client.get_workflow_handle_for(
             TicketWorkflow.run, ticket_id
         )
         state = await handle.query(TicketWorkflow.state)
@@ -145,7 +112,7 @@ async def cold_queries(client: Client, ticket_ids: Sequence[str]) -> Series:
     of the figures above if its workflow were no longer cached."""
 
     async def query(index: int) -> None:
-        handle: WorkflowHandle[TicketWorkflow, TicketState] = client.get_workflow_handle_for(
+        handle: WorkflowHandle[TicketWorkflow, TicketBrief] = client.get_workflow_handle_for(
             TicketWorkflow.run, ticket_ids[index]
         )
         await handle.query(TicketWorkflow.state)

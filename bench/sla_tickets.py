@@ -28,7 +28,7 @@ from domain.lifecycle import Ticket
 from domain.policy import SupportPolicy
 from domain.routing import route
 from domain.sla import SlaSnapshot
-from domain.ticket import TicketCreate, TicketStarted
+from domain.ticket import TicketCreate, TicketEvent, TicketStarted, TicketState, TicketWorkflowInput
 from workflows import search_attributes as sa
 
 IDLE_HORIZON = timedelta(hours=1)
@@ -63,10 +63,25 @@ class PlannedTicket:
     summary: str
     first_wakeup: datetime | None
     first_response_due_at: datetime | None
+    state: TicketState
+    """The state right after creation."""
+    events: tuple[TicketEvent, ...]
+    """The events of the creation (`created`, `assigned`...)."""
 
     @property
     def ticket_id(self) -> str:
         return self.started.ticket_id
+
+    def workflow_input(self, *, settled: bool) -> TicketWorkflowInput:
+        """A new ticket's input, as the API starts it; or, `settled`, the input of a ticket
+        whose intake is behind it: its state after creation, carried as a continue-as-new
+        carries it, with the creation's events still to record and no email to send (its
+        acknowledgment went out long ago). The workflow records its row and events itself."""
+        if not settled:
+            return TicketWorkflowInput(started=self.started)
+        return TicketWorkflowInput(
+            started=self.started, carried=self.state, unrecorded=list(self.events)
+        )
 
 
 def breach_due_times(window_start: datetime, window_seconds: float, count: int) -> list[datetime]:
@@ -150,7 +165,7 @@ class TicketFactory:
             lifecycle=self.policy.lifecycle,
             escalation=self._escalation,
         )
-        created = Ticket.create(started)[0]
+        created, effects = Ticket.create(started)
         clock = created.state.clocks.get(Metric.FIRST_RESPONSE)
         return PlannedTicket(
             started=started,
@@ -158,6 +173,8 @@ class TicketFactory:
             summary=static_summary(created.state),
             first_wakeup=created.next_wakeup(),
             first_response_due_at=clock.due_at if clock else None,
+            state=created.state,
+            events=tuple(effects.events),
         )
 
     def idle(self, index: int, created_at: datetime) -> PlannedTicket:

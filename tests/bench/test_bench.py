@@ -1,4 +1,4 @@
-"""The bench's helpers, and `python -m bench.run --quick --only intake` end to end.
+"""The bench's helpers, and `python -m bench.run --quick` end to end.
 
 No timing is asserted anywhere: the machine is shared; only shapes and arithmetic are.
 """
@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from bench.history import Phases, add_history, phase_rows, sample
 from bench.load import dev_token, run_batch
-from bench.probe import MailBox, subject_ticket_ids
-from bench.run import headline, parse_args
+from bench.probe import MailBox, received_at, subject_ticket_ids
+from bench.report import headline
+from bench.run import parse_args
 from bench.stats import (
     Series,
     format_ratio,
@@ -109,7 +111,6 @@ def test_the_result_document_has_a_stable_json_shape() -> None:
 
 def test_the_headline_prints_each_ratio_with_its_goal() -> None:
     results = {
-        "intake": {"ratio": 0.42, "ratio_goal_at_least": 0.7, "ratio_verdict": "NOT met"},
         "actions": {
             "p50_ratio": 1.5,
             "p50_ratio_concurrent": 2.25,
@@ -120,11 +121,9 @@ def test_the_headline_prints_each_ratio_with_its_goal() -> None:
     }
     lines = headline(results, action_concurrency=8)
 
-    assert lines[0].startswith("ratio: 0.42 ")
-    assert "goal >= 0.7: NOT met" in lines[0]
-    assert lines[1].startswith("action p50 ratio: 1.50 ")
-    assert "goal <= 2.0: met" in lines[1]
-    assert lines[2] == "action p50 ratio at concurrency 8: 2.25"
+    assert lines[0].startswith("action p50 ratio: 1.50 ")
+    assert "goal <= 2.0: met" in lines[0]
+    assert lines[1] == "action p50 ratio at concurrency 8: 2.25"
     assert headline({}, action_concurrency=8) == []
 
 
@@ -136,11 +135,25 @@ def test_quick_is_a_tiny_run_and_only_selects_one_benchmark() -> None:
     assert (args.tickets, args.actions, args.only) == (10, 5, "intake")
     defaults = parse_args([])
     assert (defaults.tickets, defaults.concurrency, defaults.only) == (500, 32, None)
+    assert (defaults.worker_processes, defaults.database_url, defaults.profile) == (2, None, None)
 
 
-def test_a_concurrency_below_one_is_refused() -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--concurrency", "0"],
+        ["--worker-processes", "0"],
+        ["--database-url", "sqlite+aiosqlite:///x.db"],
+    ],
+)
+def test_impossible_options_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
-        parse_args(["--concurrency", "0"])
+        parse_args(argv)
+
+
+def test_a_postgres_store_is_taken() -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/tf_bench"
+    assert parse_args(["--database-url", url]).database_url == url
 
 
 def test_dev_tokens_are_found_by_role_and_agent() -> None:
@@ -177,8 +190,9 @@ def test_ticket_ids_are_read_from_subject_tags() -> None:
 
 
 def test_the_mailbox_counts_complete_messages_once_each(tmp_path: Path) -> None:
-    (tmp_path / "1.eml").write_bytes(b"Subject: [TKT-000001] Hello\r\n\r\nbody\r\n")
-    (tmp_path / "2.eml").write_bytes(b"Subject: Re: [TKT-000001] Hello\r\n\r\nbody\r\n")
+    first, second = "20260301T091502.250000Z-3f9c2a1b.eml", "20260301T091501.000000Z-aaaa0000.eml"
+    (tmp_path / first).write_bytes(b"Subject: [TKT-000001] Hello\r\n\r\nbody\r\n")
+    (tmp_path / second).write_bytes(b"Subject: Re: [TKT-000001] Hello\r\n\r\nbody\r\n")
     (tmp_path / ".3.eml.tmp").write_bytes(b"Subject: [TKT-000002] half written\r\n\r\n")
     mailbox = MailBox(tmp_path)
 
@@ -188,6 +202,11 @@ def test_the_mailbox_counts_complete_messages_once_each(tmp_path: Path) -> None:
     assert mailbox.per_ticket["TKT-000001"] == 2
     assert mailbox.per_ticket["TKT-000002"] == 0
     assert mailbox.total(["TKT-000001", "TKT-000002"]) == 2
+    # In order of arrival, as the sink's file names say (to the microsecond, UTC).
+    arrivals = mailbox.messages["TKT-000001"]
+    assert [subject for _, subject in arrivals] == ["Re: [TKT-000001] Hello", "[TKT-000001] Hello"]
+    assert arrivals[1][0] - arrivals[0][0] == pytest.approx(1.25)
+    assert received_at(tmp_path / first) == datetime(2026, 3, 1, 9, 15, 2, 250000, UTC).timestamp()
     MailBox(tmp_path / "missing").scan()  # the sink has not made the folder yet: no error
 
 
@@ -257,20 +276,12 @@ def test_a_sample_spreads_over_the_whole_run() -> None:
 # -- end to end ----------------------------------------------------------------------------
 
 
-def test_a_quick_intake_run_reports_its_ratio(tmp_path: Path) -> None:
-    """The real stack (`ticketflow dev` on free ports in a temp dir), 10 tickets."""
+def test_a_quick_run_reports_every_figure(tmp_path: Path) -> None:
+    """The real stack (`ticketflow dev` on free ports in a temp dir): 10 of each intake batch,
+    again with two worker processes, the two lifecycles and 5 replies."""
     result_file = tmp_path / "bench.json"
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.run",
-            "--quick",
-            "--only",
-            "intake",
-            "--json",
-            str(result_file),
-        ],
+        [sys.executable, "-m", "bench.run", "--quick", "--json", str(result_file)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -279,9 +290,31 @@ def test_a_quick_intake_run_reports_its_ratio(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ratio:" in done.stdout
+    for figure in (
+        "intake ratio vs shape:",
+        "worker cpu ms per ticket vs minimal:",
+        "server cpu ms per ticket:",
+        "2 worker processes:",
+        "history events per lifecycle:",
+        "server tasks per lifecycle:",
+        "payload bytes per lifecycle:",
+        "payload bytes per lifecycle, 60 KiB description:",
+        "action p50 ratio:",
+    ):
+        assert figure in done.stdout, figure
     document = json.loads(result_file.read_text())
+    assert set(document["results"]) == {"intake", "lifecycle", "actions"}
     intake = document["results"]["intake"]
-    assert set(document["results"]) == {"intake"}
-    assert intake["bare_start"]["count"] == intake["acknowledged"]["count"] == 10
-    assert intake["ratio"] is not None
+    for batch in ("bare_start", "shape_anchor", "minimal_anchor", "acknowledged"):
+        assert intake[batch]["count"] == 10, batch
+        assert "temporal" in intake[batch]["cpu_ms_per_ticket"], batch
+    assert intake["ratio_vs_shape"] is not None
+    assert intake["worker_cpu_vs_minimal"] is not None
+    assert intake["scale"]["processes"] == 2
+    assert intake["scale"]["acknowledged"]["count"] == 10
+    lifecycle = document["results"]["lifecycle"]
+    for variant in ("one_line", "large"):
+        assert lifecycle[variant]["server_tasks"] >= 4, variant
+        assert lifecycle[variant]["history_events"] > lifecycle[variant]["server_tasks"]
+    assert lifecycle["large"]["payload_bytes"] > 60 * 1024
+    assert lifecycle["large"]["marker_copies"] >= 1

@@ -27,6 +27,7 @@ from bench.procstat import (
 )
 from bench.run import parse_args
 from bench.sla import sla_params
+from bench.sla_alerts import first_alert, is_breach_alert, with_alerts
 from bench.sla_history import (
     BreachTiming,
     breach_timing,
@@ -193,7 +194,7 @@ def _breach_history(*, sticky: bool = True) -> list[HistoryEvent]:
         attrs = TimerFiredEventAttributes(started_event_id=timer_started)
         return _event(i, E.EVENT_TYPE_TIMER_FIRED, at, timer_fired_event_attributes=attrs)
 
-    upsert = UpsertWorkflowSearchAttributesEventAttributes()
+    upsert = UpsertWorkflowSearchAttributesEventAttributes(workflow_task_completed_event_id=21)
     upsert.search_attributes.indexed_fields["SlaBreached"].CopyFrom(Payload(data=b"true"))
     breach_queue = (
         TaskQueueKind.TASK_QUEUE_KIND_STICKY if sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
@@ -212,7 +213,7 @@ def _breach_history(*, sticky: bool = True) -> list[HistoryEvent]:
         activity_done(17, T0 + 0.70, 16),
         activity_done(18, T0 + 1.10, 15),
         scheduled(19, T0 + 1.10), started(20, T0 + 1.12), completed(21, T0 + 1.15),
-        _event(22, E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, T0 + 1.15,
+        _event(22, E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, T0 + 1.16,
                upsert_workflow_search_attributes_event_attributes=upsert),
     ]  # fmt: skip
 
@@ -231,7 +232,10 @@ def test_the_acting_task_is_the_first_started_at_or_after_the_due_time() -> None
     assert stages["queue_wait"] == pytest.approx(0.20, abs=1e-6)
     assert stages["worker"] == pytest.approx(0.05, abs=1e-6)
     assert stages["recorded"] == pytest.approx(0.70, abs=1e-6)  # record_ticket, not the email
-    assert stages["upserted"] == pytest.approx(1.15, abs=1e-6)
+    assert stages["upserted"] == pytest.approx(1.16, abs=1e-6)
+    # Decided when the task whose commands upserted SlaBreached completed.
+    assert stages["decided"] == pytest.approx(1.15, abs=1e-6)
+    assert stages["alerted"] is None  # the sink's messages are added by bench.sla_alerts
     assert timing.stages()["timer_fired"] == pytest.approx(
         (stages["timer_set_late"] or 0) + (stages["timer_server_delay"] or 0), abs=1e-6
     )
@@ -362,13 +366,56 @@ def _result() -> dict[str, object]:
 def test_the_report_names_the_goal_and_the_memory_of_each_process() -> None:
     result = _result()
     headline = sla_headline(result)
-    assert headline[0].startswith("sla lateness p99: 1.200 s")
+    assert headline[0].startswith("breach decision p99 s: 1.200 ")
     assert headline[0].endswith("goal <= 1 s: NOT met)")
     assert "worker 171 MiB idle with 100 open tickets, 175 MiB peak" in headline[1]
     assert "Temporal dev server 221 MiB idle, 230 MiB peak" in headline[1]
+    with_alert = result | {"alert_p99_s": 3.5, "alert_goal_at_most_s": 5.0, "alert_verdict": "met"}
+    alert_line = sla_headline(with_alert)[1]
+    assert alert_line.startswith("breach alert p99 s: 3.500 ")
+    assert alert_line.endswith("goal <= 5 s: met)")
     report = sla_report(result)
     assert "4/5 acting tasks went to the worker's sticky queue" in report
     assert "temporal - MiB" in report  # an unknown peak prints as "-"
     rows = process_rows(result["processes"])  # type: ignore[arg-type]
     assert rows[0] == ("idle", "20", "160", "161", "0", "-", "-", "-", "-", "-", "-")
     assert rows[1][-1] == "40"
+
+
+# -- alerts and settled tickets ----------------------------------------------------------------
+
+
+def test_the_breach_alert_is_the_first_escalation_alert_after_due_that_is_not_at_risk() -> None:
+    messages = [
+        (T0 - 24.0, "[ESCALATION: first response at 80%] [SLA-x-B000001] Checkout fails"),
+        (T0 - 1.0, "[ESCALATION: L2 Specialists] [SLA-x-B000001] earlier than due: not it"),
+        (T0 + 0.4, "We are sorry for the delay: [SLA-x-B000001] Checkout fails"),
+        (T0 + 0.6, "[ESCALATION: L2 Specialists] [SLA-x-B000001] Checkout fails"),
+        (T0 + 0.9, "[ESCALATION: L3 Engineering] [SLA-x-B000001] Checkout fails"),
+    ]
+    assert is_breach_alert(messages[3][1])
+    assert not is_breach_alert(messages[0][1])
+    assert not is_breach_alert(messages[2][1])
+    assert first_alert(messages, T0) == T0 + 0.6
+    assert first_alert(messages[:3], T0) is None
+    timing = BreachTiming("SLA-x-B000001", due_at=T0, task_scheduled=T0, task_started=T0,
+                          task_completed=T0 + 0.1, sticky=True)  # fmt: skip
+    (alerted,) = with_alerts([timing], {"SLA-x-B000001": messages})
+    assert alerted.stages()["alerted"] == pytest.approx(0.6, abs=1e-6)
+    assert with_alerts([timing], {})[0].alerted is None
+
+
+def test_a_settled_ticket_carries_its_state_and_its_events_but_no_email() -> None:
+    planned = TicketFactory(POLICY, "t1").idle(3, MONDAY_10)
+    new = planned.workflow_input(settled=False)
+    assert new.carried is None
+    assert new.started == planned.started
+    settled = planned.workflow_input(settled=True)
+    assert settled.carried == planned.state
+    assert settled.unrecorded[0].type.value == "created"
+    assert settled.unrecorded == list(planned.events)
+    assert settled.unsent == []
+    assert parse_args(["--only", "sla"]).idle_start == "settled"
+    assert sla_params(parse_args(["--only", "sla", "--idle-start", "intake"])).idle_start == (
+        "intake"
+    )
