@@ -30,7 +30,8 @@ from workflows.ticket import TicketWorkflow
 TicketHandle = WorkflowHandle[TicketWorkflow, TicketBrief]
 CounterHandle = WorkflowHandle[CounterWorkflow, int]
 
-RATIO_GOAL = 2.0  # at most
+RATIO_GOAL = 1.3  # at most, sequential (issue 10; issue 2 asked for 2.0)
+CONCURRENT_RATIO_GOAL = 1.6  # at most, at the action concurrency
 AGENT_ID = "alice"  # the agent of the dev agent token the API calls use
 SETUP_CONCURRENCY = 8
 
@@ -133,6 +134,7 @@ async def run_actions(
     finally:
         await finish(subjects)
     p50_ratio = ratio(ours.ms(50), bare.ms(50))
+    p50_concurrent = ratio(ours_c.ms(50), bare_c.ms(50))
     result = {
         "sequential": {"ours": ours.summary(), "direct": direct.summary(), "bare": bare.summary()},
         "concurrent": {
@@ -141,10 +143,12 @@ async def run_actions(
             "bare": bare_c.summary(),
         },
         "p50_ratio": rounded(p50_ratio, 3),
-        "p50_ratio_concurrent": rounded(ratio(ours_c.ms(50), bare_c.ms(50)), 3),
+        "p50_ratio_concurrent": rounded(p50_concurrent, 3),
         "p50_ratio_direct": rounded(ratio(direct.ms(50), bare.ms(50)), 3),
         "ratio_goal_at_most": RATIO_GOAL,
         "ratio_verdict": verdict(p50_ratio, at_most=RATIO_GOAL),
+        "concurrent_ratio_goal_at_most": CONCURRENT_RATIO_GOAL,
+        "concurrent_ratio_verdict": verdict(p50_concurrent, at_most=CONCURRENT_RATIO_GOAL),
     }
     for one in (ours_c, direct_c, bare_c):
         one.name += f" c{concurrency}"

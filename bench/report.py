@@ -92,7 +92,13 @@ def headline(results: dict[str, dict[str, Any]], action_concurrency: int) -> lis
             f"action p50 ratio: {format_ratio(actions['p50_ratio'])}  (reply over HTTP over "
             f"bare Update, sequential; goal <= {goal}: {actions['ratio_verdict']})",
             f"action p50 ratio at concurrency {action_concurrency}: "
-            f"{format_ratio(actions['p50_ratio_concurrent'])}",
+            f"{format_ratio(actions['p50_ratio_concurrent'])}"
+            + (
+                f"  (goal <= {actions['concurrent_ratio_goal_at_most']}: "
+                f"{actions['concurrent_ratio_verdict']})"
+                if "concurrent_ratio_goal_at_most" in actions
+                else ""
+            ),
             f"direct Update p50 ratio: {format_ratio(actions['p50_ratio_direct'])}  "
             "(TicketWorkflow.reply without the API, over bare Update)",
         ]
@@ -106,11 +112,18 @@ def headline(results: dict[str, dict[str, Any]], action_concurrency: int) -> lis
 def profile_report(profiles: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for name, summary in profiles.items():
+        process, _, gil = name.partition(".")
+        what = "the thread holding the GIL" if gil else "every non-idle thread"
         out += [
-            f"\nprofile of the {name} during our intake ({summary['samples']} non-idle samples):",
-            format_table(profile_rows(summary, "inclusive_percent"), (f"{name}: inclusive", "%")),
-            format_table(profile_rows(summary, "self_percent"), (f"{name}: self", "%")),
-            format_table(profile_rows(summary, "package_self_percent"), (f"{name}: package", "%")),
+            f"\nprofile of the {process} during our intake, {what} ({summary['samples']} samples):",
+            format_table(profile_rows(summary, "category_percent"), (f"{name}: where", "%")),
+            format_table(
+                profile_rows(summary, "ours_inclusive_percent"),
+                (f"{name}: our code, inclusive", "%"),
+            ),
+            format_table(
+                profile_rows(summary, "package_self_percent"), (f"{name}: package, self", "%")
+            ),
         ]
     return out
 

@@ -115,15 +115,17 @@ def test_the_headline_prints_each_ratio_with_its_goal() -> None:
             "p50_ratio": 1.5,
             "p50_ratio_concurrent": 2.25,
             "p50_ratio_direct": 1.2,
-            "ratio_goal_at_most": 2.0,
-            "ratio_verdict": "met",
+            "ratio_goal_at_most": 1.3,
+            "ratio_verdict": "NOT met",
+            "concurrent_ratio_goal_at_most": 1.6,
+            "concurrent_ratio_verdict": "NOT met",
         },
     }
     lines = headline(results, action_concurrency=8)
 
     assert lines[0].startswith("action p50 ratio: 1.50 ")
-    assert "goal <= 2.0: met" in lines[0]
-    assert lines[1] == "action p50 ratio at concurrency 8: 2.25"
+    assert "goal <= 1.3: NOT met" in lines[0]
+    assert lines[1] == "action p50 ratio at concurrency 8: 2.25  (goal <= 1.6: NOT met)"
     assert headline({}, action_concurrency=8) == []
 
 
