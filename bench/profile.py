@@ -4,9 +4,15 @@ and what their samples say.
 py-spy (a dev extra) samples each process `RATE` times a second without stopping it
 (`--nonblocking`), children included (`--subprocesses`), idle threads left out, and writes
 the stacks in its raw (collapsed) format: one line per distinct stack, `frame;frame;...
-count`, each frame `function (file:line)`. `summarise` turns a file into shares of the
-non-idle samples: per function, *inclusive* (the function is anywhere on the stack) and
-*self* (it is the innermost frame), and per package of the innermost frame.
+count`, each frame `function (file:line)`. Each process is sampled twice at once: every
+non-idle thread (`<name>.txt`), and only the thread holding the GIL (`<name>.gil.txt`):
+the Python time of the one core a process can use. (A thread blocked inside C without the
+GIL, such as aiosqlite's thread waiting for its next statement, shows in the first only.)
+
+`summarise` turns a file into shares of its samples: per *category* (the first rule of
+`CATEGORIES` a frame of the stack matches: which task or part of the SDK the time went
+to), per function of ours (inclusive: the function is anywhere on the stack), and per
+package of the innermost frame (self).
 """
 
 from __future__ import annotations
@@ -24,9 +30,42 @@ from typing import Any
 from bench.load import BenchError
 from ticketflow.settings import REPO_ROOT
 
-RATE = 100
+RATE = 50
 STOP_TIMEOUT_SECONDS = 30.0
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+OURS = ("domain/", "workflows/", "activities/", "store/", "api/", "worker.py")
+"""Files of ticketflow itself (short paths, see `short_file`); the entry points (`main`) are
+left out: every sample is under them."""
+ENTRY_POINTS = ("main (worker.py)",)
+TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("new workflow instance (sandbox imports)", ("SandboxedWorkflowRunner.create_instance",
+                                                 "_create_workflow_instance")),
+    ("workflow activation (sandboxed code)", ("_Instance.activate", "_RunningWorkflow.activate")),
+    ("activity send_email", ("EmailActivities.send_email (",)),
+    ("activity send_emails", ("EmailActivities.send_emails (",)),
+    ("activity record_ticket", ("ProjectionActivities.record_ticket",)),
+    ("activity dispatch_queue", ("DispatchActivities.dispatch_queue",)),
+    ("payload conversion (converter, visitor)", ("PayloadVisitor.visit", "DataConverter.",
+                                                 "_external_store_payload",
+                                                 "_external_retrieve_payload")),
+    ("activity heartbeats", ("_heartbeat_async",)),
+    ("API: create a ticket", ("TicketService.create",)),
+    ("API: other routes", ("(api/routes/",)),
+    ("SQLite thread (statements, commits, waits)", ("_connection_worker_thread",)),
+    ("event loop waiting in epoll", ("EpollSelector.select",)),
+)  # fmt: skip
+"""Which task the time went to: the first rule a frame of the stack matches."""
+BY_LEAF: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Temporal SDK (poll, complete, RPC)", ("temporalio",)),
+    ("SQLAlchemy (outside those tasks)", ("sqlalchemy", "greenlet")),
+    ("pydantic (outside those tasks)", ("pydantic", "pydantic_core")),
+    ("HTTP (uvicorn, starlette, h11, fastapi)", ("uvicorn", "starlette", "h11", "fastapi",
+                                                 "anyio")),
+    ("event loop, sockets, threads", ("asyncio", "selectors", "socket", "threading",
+                                      "concurrent", "ssl", "queue")),
+)  # fmt: skip
+"""Otherwise, by the package of the innermost frame."""
+OTHER = "other"
 
 
 def py_spy() -> Path:
@@ -44,8 +83,7 @@ def short_file(path: str) -> str:
         if anchor in path:
             rest = path.split(anchor, 1)[1]
             return rest.split("/", 1)[1] if anchor.startswith("/lib") else rest
-    root = str(REPO_ROOT) + "/"
-    return path.removeprefix(root)
+    return path.removeprefix(str(REPO_ROOT) + "/")
 
 
 def frame_key(frame: str) -> tuple[str, str]:
@@ -54,25 +92,41 @@ def frame_key(frame: str) -> tuple[str, str]:
     if match is None:
         return frame.strip(), frame.strip()
     file = short_file(match["file"])
-    package = file.split("/", 1)[0].removesuffix(".py")
-    return f"{match['function']} ({file})", package
+    return f"{match['function']} ({file})", file.split("/", 1)[0].removesuffix(".py")
+
+
+def category(frames: list[tuple[str, str]]) -> str:
+    keys = [key for key, _ in frames]
+    for name, patterns in TASKS:
+        if any(pattern in key for key in keys for pattern in patterns):
+            return name
+    leaf_package = frames[-1][1]
+    for name, packages in BY_LEAF:
+        if leaf_package in packages:
+            return name
+    return f"{OTHER} ({leaf_package})"
+
+
+def is_ours(key: str) -> bool:
+    return any(f"({prefix}" in key for prefix in OURS) and key not in ENTRY_POINTS
 
 
 @dataclass
 class ProfileSummary:
     samples: int = 0
-    inclusive: Counter[str] = field(default_factory=Counter)
-    self_time: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    ours: Counter[str] = field(default_factory=Counter)
     packages: Counter[str] = field(default_factory=Counter)
 
     def shares(self, counter: Counter[str], top: int) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / self.samples, 1)) for k, v in counter.most_common(top)]
+        total = max(self.samples, 1)
+        return [(k, round(100 * v / total, 1)) for k, v in counter.most_common(top)]
 
-    def to_json(self, top: int = 25) -> dict[str, Any]:
+    def to_json(self, top: int = 20) -> dict[str, Any]:
         return {
             "samples": self.samples,
-            "inclusive_percent": self.shares(self.inclusive, top),
-            "self_percent": self.shares(self.self_time, top),
+            "category_percent": self.shares(self.categories, top),
+            "ours_inclusive_percent": self.shares(self.ours, top),
             "package_self_percent": self.shares(self.packages, top),
         }
 
@@ -87,21 +141,22 @@ def summarise(text: str) -> ProfileSummary:
         frames = [
             frame_key(f)
             for f in stack.split(";")
-            if not f.startswith(("process ", "thread ")) and f.strip()
+            if f.strip() and not f.startswith(("process ", "thread "))
         ]
         if not frames:
             continue
+        keys = [key for key, _ in frames]
         summary.samples += count
-        for key in {key for key, _ in frames}:
-            summary.inclusive[key] += count
-        leaf, package = frames[-1]
-        summary.self_time[leaf] += count
-        summary.packages[package] += count
+        summary.categories[category(frames)] += count
+        for key in {key for key in keys if is_ours(key)}:
+            summary.ours[key] += count
+        summary.packages[frames[-1][1]] += count
     return summary
 
 
 class Profiler:
-    """py-spy on each named pid until `stop()`; the raw stacks go to `<dir>/<name>.txt`."""
+    """py-spy on each named pid until `stop()`: `<dir>/<name>.txt` (every non-idle thread)
+    and `<dir>/<name>.gil.txt` (the thread holding the GIL)."""
 
     def __init__(self, directory: Path, pids: dict[str, int], rate: int = RATE) -> None:
         self.directory = directory
@@ -113,29 +168,32 @@ class Profiler:
         binary = py_spy()
         self.directory.mkdir(parents=True, exist_ok=True)
         for name, pid in self.pids.items():
-            argv = [
-                *(str(binary), "record", "--nonblocking", "--subprocesses", "-r", str(self.rate)),
-                *("-f", "raw", "-o", str(self.directory / f"{name}.txt"), "--pid", str(pid)),
-            ]
-            log = (self.directory / f"{name}.py-spy.log").open("wb")
-            self._procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-            log.close()
+            for variant, extra in ((name, []), (f"{name}.gil", ["--gil"])):
+                argv = [
+                    *(str(binary), "record", "--nonblocking", "--subprocesses", *extra),
+                    *("-r", str(self.rate), "-f", "raw", "--pid", str(pid)),
+                    *("-o", str(self.directory / f"{variant}.txt")),
+                ]
+                with (self.directory / f"{variant}.py-spy.log").open("wb") as log:
+                    self._procs[variant] = subprocess.Popen(
+                        argv, stdout=log, stderr=subprocess.STDOUT
+                    )
 
     def stop(self) -> dict[str, dict[str, Any]]:
-        """Stop sampling (py-spy writes its file on SIGINT); each process's summary."""
+        """Stop sampling (py-spy writes its file on SIGINT); each file's summary."""
         for proc in self._procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
         summaries = {}
-        for name, proc in self._procs.items():
+        for variant, proc in self._procs.items():
             try:
                 proc.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            raw = self.directory / f"{name}.txt"
+            raw = self.directory / f"{variant}.txt"
             if raw.is_file():
-                summaries[name] = summarise(raw.read_text()).to_json()
+                summaries[variant] = summarise(raw.read_text()).to_json()
         self._procs.clear()
         return summaries
 

@@ -49,10 +49,17 @@ def free_ports(count: int) -> list[int]:
         return [int(probe.getsockname()[1]) for probe in probes]
 
 
+NOT_INHERITED = ("PYTHONDONTWRITEBYTECODE",)
+"""Left out of the stack's environment: without bytecode caches, the workflow sandbox
+compiles the workflow's modules from source for every new workflow instance (a deployed
+image has them: pip compiles what it installs), which is not what production pays."""
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
-    """`os.environ` without any ticketflow setting, the repository on PYTHONPATH, `overrides`."""
+    """`os.environ` without any ticketflow setting nor `NOT_INHERITED`, the repository on
+    PYTHONPATH, `overrides`."""
     fields = [*Settings.model_fields.values(), *dev.DevOptions.model_fields.values()]
-    settings = {f.alias for f in fields if f.alias}
+    settings = {f.alias for f in fields if f.alias} | set(NOT_INHERITED)
     env = {name: value for name, value in os.environ.items() if name not in settings}
     python_path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     return {**env, "PYTHONPATH": python_path, **overrides}

@@ -32,6 +32,7 @@ from bench.load import BenchError
 from bench.memory import memory_headline, memory_steps, wake_summary, wakeups
 from bench.profile import frame_key, short_file, summarise
 from bench.report import cpu_rows, intake_headline
+from bench.stack import clean_env
 from ticketflow.settings import REPO_ROOT, Settings
 from worker import _exit_code, child_env
 
@@ -214,24 +215,31 @@ def test_the_minimal_anchor_row_fits_the_tickets_table() -> None:
 # -- profiles ----------------------------------------------------------------------------------
 
 
-def test_a_raw_profile_becomes_shares_of_the_non_idle_samples() -> None:
+def test_a_raw_profile_becomes_shares_by_task_our_code_and_package() -> None:
     site = "/x/.venv/lib/python3.11/site-packages"
     raw = "\n".join([
-        f"run (worker.py:10);tick ({REPO_ROOT}/domain/lifecycle.py:5);"
-        f"validate ({site}/pydantic/main.py:700) 6",
-        f"run (worker.py:10);_record ({REPO_ROOT}/activities/projection.py:9);"
-        f"execute ({site}/sqlalchemy/engine/base.py:1) 3",
-        "process 42:\"python -m ticketflow worker\";run (worker.py:10) 1",
+        f"main (worker.py:10);_handle_start ({site}/temporalio/worker/_activity.py:1);"
+        f"EmailActivities.send_email ({REPO_ROOT}/activities/email.py:5);"
+        f"build_message ({REPO_ROOT}/activities/email.py:9);"
+        f"__setitem__ (/usr/lib/python3.11/email/message.py:7) 6",
+        f"main (worker.py:10);ProjectionActivities.record_ticket ({REPO_ROOT}/activities/"
+        f"projection.py:9);execute ({site}/sqlalchemy/engine/base.py:1) 3",
+        f"process 42:\"python -m ticketflow worker\";run ({site}/asyncio/runners.py:1);"
+        f"select (/usr/lib/python3.11/selectors.py:1) 1",
         "garbage",
     ])  # fmt: skip
     summary = summarise(raw)
     assert summary.samples == 10
-    shares = dict(summary.shares(summary.inclusive, 10))
-    assert shares["run (worker.py)"] == 100.0
-    assert shares["tick (domain/lifecycle.py)"] == 60.0
-    assert dict(summary.shares(summary.self_time, 10))["validate (pydantic/main.py)"] == 60.0
+    assert dict(summary.shares(summary.categories, 10)) == {
+        "activity send_email": 60.0, "activity record_ticket": 30.0,
+        "event loop, sockets, threads": 10.0,
+    }  # fmt: skip
+    ours = dict(summary.shares(summary.ours, 10))
+    assert ours["EmailActivities.send_email (activities/email.py)"] == 60.0
+    assert ours["build_message (activities/email.py)"] == 60.0
+    assert "main (worker.py)" not in ours  # an entry point: every sample is under it
     assert dict(summary.shares(summary.packages, 10)) == {
-        "pydantic": 60.0, "sqlalchemy": 30.0, "worker": 10.0,
+        "email": 60.0, "sqlalchemy": 30.0, "selectors": 10.0,
     }  # fmt: skip
     assert short_file("/root/.pyenv/versions/3.11.7/lib/python3.11/asyncio/events.py") == (
         "asyncio/events.py"
@@ -312,3 +320,20 @@ def test_each_worker_process_gets_its_own_metrics_port() -> None:
     assert child_env(settings, 1)["WORKER_PROCESSES"] == "1"
     assert _exit_code(-9) == 137
     assert _exit_code(3) == 3
+
+
+# -- the stack's environment -------------------------------------------------------------------
+
+
+def test_the_stack_inherits_no_setting_and_keeps_bytecode_caches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://elsewhere/db")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    env = clean_env(API_PORT="1234")
+    assert "DATABASE_URL" not in env
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["LANG"] == "C.UTF-8"
+    assert env["API_PORT"] == "1234"
+    assert env["PYTHONPATH"].split(":")[0] == str(REPO_ROOT)
