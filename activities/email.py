@@ -109,10 +109,12 @@ class EmailActivities:
         zombie, two workflow runs) never both send. A claim whose holder died inside DATA is
         settled as sent, unconfirmed: a duplicate in the customer's inbox is worse than the
         rare unconfirmed delivery, which stays recorded."""
-        _heartbeat("outbox")
-        known = await self._known_outcome(notification.key)
-        if known is not None:
-            return known
+        if _retrying():
+            # A first attempt needs no look: the claim before DATA is the arbiter anyway.
+            _heartbeat("outbox")
+            known = await self._known_outcome(notification.key)
+            if known is not None:
+                return known
         try:
             # A template that cannot render will not render on retry either: permanent.
             message = build_message(notification, self._renderer, self._mail_from)
@@ -212,6 +214,11 @@ class EmailActivities:
             if known is not None:
                 return known
         return SendResult(key=notification.key, status="failed", error=error)
+
+
+def _retrying() -> bool:
+    """Whether this is a retry of the activity (outside one: a first attempt)."""
+    return activity.in_activity() and activity.info().attempt > 1
 
 
 def _heartbeat(step: str) -> None:
