@@ -5,7 +5,9 @@ pending and no workflow task scheduled or running (`DescribeWorkflowExecution`),
 effect of the step before (store, emails, dispatch) is done. Then the ticket's whole
 history is read (`bench.history_cost`): events, server tasks, decoded payload bytes.
 Twice: with a one-line description, and with a 60 KiB one carrying a unique marker, which
-tells how many times the description was copied into history.
+tells how many times the description was copied into history. The CPU each process spent
+on a lifecycle (`bench.cpu`, idle rates taken off) is read around each; one ticket is a
+small sample (the kernel counts CPU in 10 ms ticks): read it as an estimate.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 
 from bench.context import Context
+from bench.cpu import CpuMeter
 from bench.history_cost import history_cost
 from bench.load import BenchError
 from bench.stats import verdict
@@ -57,25 +60,35 @@ async def settle(client: Client, workflow_id: str, limit: float = SETTLE_TIMEOUT
         await asyncio.sleep(0.1)
 
 
-async def one_lifecycle(ctx: Context, name: str, description: str, marker: str) -> dict[str, Any]:
+async def one_lifecycle(
+    ctx: Context, meter: CpuMeter, name: str, description: str, marker: str
+) -> dict[str, Any]:
     """One ticket through the steps; every lifecycle ticket has the same plan and priority."""
+    begin = meter.read()
     ticket_id = await ctx.api.create_ticket(0, f"{ctx.run_id}-{name}", description)
     await settle(ctx.client, ticket_id)
     for action, body in STEPS:
         await ctx.api.act(ticket_id, action, body)
         await settle(ctx.client, ticket_id)
+    end = await meter.quiet(["worker", "temporal"])
     history = await ctx.client.get_workflow_handle(ticket_id).fetch_history()
     codec = ctx.client.data_converter.payload_codec
     cost = await history_cost(history.events, codec, marker.encode())
-    return {"ticket_id": ticket_id, "description_bytes": len(description.encode())} | (
-        cost.summary()
-    )
+    cpu = meter.per_ticket_ms(meter.span(begin, end), 1)
+    return {
+        "ticket_id": ticket_id,
+        "description_bytes": len(description.encode()),
+        "cpu_ms": {name: cpu[name] for name in ("worker", "temporal", "api") if name in cpu},
+    } | cost.summary()
 
 
 async def run_lifecycle(ctx: Context) -> dict[str, Any]:
     marker = f"MARK-{ctx.run_id}-60KIB"
-    one_line = await one_lifecycle(ctx, "oneline", ONE_LINE, marker)
-    large = await one_lifecycle(ctx, "large", large_description(marker), marker)
+    meter = CpuMeter(ctx.stack.pids())
+    await meter.quiet(meter.pids)
+    await meter.idle_rates()
+    one_line = await one_lifecycle(ctx, meter, "oneline", ONE_LINE, marker)
+    large = await one_lifecycle(ctx, meter, "large", large_description(marker), marker)
     return {
         "steps": ["create", *(action for action, _ in STEPS)],
         "one_line": one_line,
@@ -99,6 +112,8 @@ def lifecycle_headline(result: dict[str, Any]) -> list[str]:
         f"server tasks per lifecycle: {one['server_tasks']}  ({one['workflow_tasks']} workflow "
         f"+ {one['activity_tasks']} activity tasks)",
         f"server tasks per lifecycle, {kib} KiB description: {large['server_tasks']}",
+        "cpu ms per lifecycle (one ticket, an estimate): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in one.get("cpu_ms", {}).items()),
         f"payload bytes per lifecycle: {one['payload_bytes']}  ({one['payloads']} payloads, "
         f"decoded; goal <= {result['payload_goal_at_most']}: {result['payload_verdict']})",
         f"payload bytes per lifecycle, {kib} KiB description: {large['payload_bytes']}  (the "

@@ -127,7 +127,7 @@ def test_the_lifecycle_lines_name_each_figure_and_goal() -> None:
                "activity_tasks": 7, "payloads": 38, "payload_bytes": 28_900,
                "description_bytes": 61_440, "marker_copies": 12}  # fmt: skip
     result = {
-        "one_line": figures | {"marker_copies": 0},
+        "one_line": figures | {"marker_copies": 0, "cpu_ms": {"worker": 150.0, "temporal": 90.0}},
         "large": figures | {"payload_bytes": 900_000},
         "events_goal_at_most": 40,
         "events_verdict": "NOT met",
@@ -140,9 +140,10 @@ def test_the_lifecycle_lines_name_each_figure_and_goal() -> None:
     assert lines[0].endswith("goal <= 40: NOT met)")
     assert lines[1] == "history events per lifecycle, 60 KiB description: 59"
     assert lines[2] == "server tasks per lifecycle: 16  (9 workflow + 7 activity tasks)"
-    assert lines[4].startswith("payload bytes per lifecycle: 28900  (38 payloads")
-    assert lines[5].startswith("payload bytes per lifecycle, 60 KiB description: 900000  (")
-    assert "appears 12 times" in lines[5]
+    assert lines[4] == "cpu ms per lifecycle (one ticket, an estimate): worker 150, temporal 90"
+    assert lines[5].startswith("payload bytes per lifecycle: 28900  (38 payloads")
+    assert lines[6].startswith("payload bytes per lifecycle, 60 KiB description: 900000  (")
+    assert "appears 12 times" in lines[6]
 
 
 # -- CPU ---------------------------------------------------------------------------------------
