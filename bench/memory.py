@@ -34,8 +34,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from bench.context import Context
 from bench.load import BenchError
 from bench.procstat import MIB, Sampler
-from bench.sla import start_all, watched_pids
+from bench.sla import watched_pids
 from bench.sla_probe import cold_queries, say, settle
+from bench.sla_start import start_all, workflow_backlog
 from bench.sla_tickets import TicketFactory, breach_due_times, ticket_id
 from bench.stats import Series, format_table, percentile, rounded, verdict
 from domain.policy import load_policy
@@ -155,7 +156,9 @@ async def run_memory(ctx: Context, args: argparse.Namespace) -> tuple[list[Serie
 
     async def recorded(target: int) -> tuple[bool, str]:
         stored = await asyncio.to_thread(ctx.store.tickets_stored, prefix)
-        return stored >= target, f"{stored} of {target} recorded"
+        backlog = await workflow_backlog(ctx.client)
+        done = stored >= target and backlog == 0
+        return done, f"{stored} of {target} recorded, {backlog} workflow tasks queued"
 
     try:
         for number, target in enumerate(steps):

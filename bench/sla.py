@@ -8,8 +8,9 @@ decided and alerted.
    search attributes and summary the API gives them and the default policy's SLA
    snapshots; each one's first timer is at least an hour away. By default they start
    *settled* (`--idle-start settled`): as tickets whose intake is long done, their
-   state after creation carried in, their row and events still to record, no
-   acknowledgment to send (`PlannedTicket.workflow_input`); `--idle-start intake`
+   row and events written first (`bench.sla_start`), their state after creation
+   carried in, nothing to record and no acknowledgment to send
+   (`PlannedTicket.workflow_input`); `--idle-start intake`
    starts them as the API starts a new ticket, each with its whole intake.
 2. *intake*: wait until the store has every idle ticket's row (and, with
    `--idle-start intake`, the outbox every acknowledgment) and the worker is quiet
@@ -43,26 +44,21 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.service import RPCError
-
 from bench import sla_tickets
 from bench.context import Context
-from bench.load import BenchError, run_batch
+from bench.load import BenchError
 from bench.procstat import MIB, Sampler, peak_rss, phase_summary
 from bench.sla_alerts import with_alerts
 from bench.sla_history import stage_summary, work_per_breach
 from bench.sla_probe import breach_timings, by_quarter, cold_queries, say, settle
 from bench.sla_report import ALERT_GOAL_SECONDS, LATENESS_GOAL_SECONDS
+from bench.sla_start import start_all, workflow_backlog
 from bench.sla_tickets import PlannedTicket, TicketFactory, breach_due_times
 from bench.stats import Series, rounded, verdict
 from domain.enums import Metric
 from domain.policy import load_policy
 from ticketflow.settings import DEFAULT_POLICY_FILE, Settings
-from workflows.ticket import TicketWorkflow
 
-TICKET_QUEUE: str = Settings.model_fields["temporal_task_queue"].default
 WATCHED = ("worker", "temporal")
 IDLE_SAMPLE_SECONDS = 20.0
 COLD_SAMPLE = 50
@@ -151,41 +147,6 @@ def sla_params(args: argparse.Namespace) -> SlaParams:
     )
 
 
-# -- starting tickets --------------------------------------------------------------------------
-
-
-async def start_ticket(client: Client, planned: PlannedTicket, *, settled: bool = False) -> None:
-    """What `TicketService.create` does after its store transaction (`settled`: see
-    `PlannedTicket.workflow_input`)."""
-    try:
-        await client.start_workflow(
-            TicketWorkflow.run,
-            planned.workflow_input(settled=settled),
-            id=planned.ticket_id,
-            task_queue=TICKET_QUEUE,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=planned.search_attributes,
-            static_summary=planned.summary,
-        )
-    except RPCError as err:
-        raise BenchError(f"starting {planned.ticket_id}: {err}") from err
-
-
-async def start_all(
-    ctx: Context,
-    name: str,
-    count: int,
-    concurrency: int,
-    plan: Callable[[int], PlannedTicket],
-    *,
-    settled: bool = False,
-) -> Series:
-    async def start(index: int) -> None:
-        await start_ticket(ctx.client, plan(index), settled=settled)
-
-    return await run_batch(name, count, concurrency, start)
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -242,7 +203,9 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
     async def idle_intake() -> tuple[bool, str]:
         stored = await asyncio.to_thread(ctx.store.tickets_stored, idle_prefix)
         if settled:
-            return stored >= params.idle, f"{stored} of {params.idle} stored"
+            backlog = await workflow_backlog(ctx.client)
+            done = stored >= params.idle and backlog == 0
+            return done, f"{stored} of {params.idle} stored, {backlog} workflow tasks queued"
         acked = await asyncio.to_thread(ctx.store.emails_sent, idle_prefix, "acknowledgment")
         done = stored >= params.idle and acked >= params.idle
         return done, f"{stored} stored, {acked} acknowledged of {params.idle}"

@@ -75,13 +75,11 @@ class PlannedTicket:
     def workflow_input(self, *, settled: bool) -> TicketWorkflowInput:
         """A new ticket's input, as the API starts it; or, `settled`, the input of a ticket
         whose intake is behind it: its state after creation, carried as a continue-as-new
-        carries it, with the creation's events still to record and no email to send (its
-        acknowledgment went out long ago). The workflow records its row and events itself."""
+        carries it, with nothing left to record (`bench.sla_start` wrote its row and events)
+        and no email to send (its acknowledgment went out long ago)."""
         if not settled:
             return TicketWorkflowInput(started=self.started)
-        return TicketWorkflowInput(
-            started=self.started, carried=self.state, unrecorded=list(self.events)
-        )
+        return TicketWorkflowInput(started=self.started, carried=self.state)
 
 
 def breach_due_times(window_start: datetime, window_seconds: float, count: int) -> list[datetime]:

@@ -403,19 +403,3 @@ def test_the_breach_alert_is_the_first_escalation_alert_after_due_that_is_not_at
     (alerted,) = with_alerts([timing], {"SLA-x-B000001": messages})
     assert alerted.stages()["alerted"] == pytest.approx(0.6, abs=1e-6)
     assert with_alerts([timing], {})[0].alerted is None
-
-
-def test_a_settled_ticket_carries_its_state_and_its_events_but_no_email() -> None:
-    planned = TicketFactory(POLICY, "t1").idle(3, MONDAY_10)
-    new = planned.workflow_input(settled=False)
-    assert new.carried is None
-    assert new.started == planned.started
-    settled = planned.workflow_input(settled=True)
-    assert settled.carried == planned.state
-    assert settled.unrecorded[0].type.value == "created"
-    assert settled.unrecorded == list(planned.events)
-    assert settled.unsent == []
-    assert parse_args(["--only", "sla"]).idle_start == "settled"
-    assert sla_params(parse_args(["--only", "sla", "--idle-start", "intake"])).idle_start == (
-        "intake"
-    )
