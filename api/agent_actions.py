@@ -14,7 +14,10 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client, WorkflowHandle
 
 from api.idempotency import earlier_result, update_id
-from domain.actions import (
+from domain.enums import Priority
+from domain.errors import NotAssignable
+from domain.policy.support import SupportPolicy
+from domain.ticket.actions import (
     Action,
     AgentNote,
     AgentReply,
@@ -27,13 +30,10 @@ from domain.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.enums import Priority
-from domain.errors import NotAssignable
-from domain.policy import SupportPolicy
-from domain.views import TicketBrief
+from domain.ticket.views import TicketBrief
+from runtime.temporal import retrying_not_ready
 from store import repository
 from store.engine import SessionMaker
-from ticketflow.temporal import retrying_not_ready
 from workflows.ticket import TicketWorkflow
 
 Handle = WorkflowHandle[TicketWorkflow, TicketBrief]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import BenchError
-from ticketflow.settings import REPO_ROOT
+from runtime.settings import REPO_ROOT
 
 RATE = 50
 STOP_TIMEOUT_SECONDS = 30.0

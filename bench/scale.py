@@ -22,7 +22,7 @@ from bench.context import Context
 from bench.intake import Batch, IntakeBench, worker_cpu
 from bench.load import BenchError
 from bench.stats import Series, ratio, rounded
-from ticketflow.settings import Settings
+from runtime.settings import Settings
 
 TICKET_QUEUE: str = Settings.model_fields["temporal_task_queue"].default
 POLLER_TIMEOUT_SECONDS = 120.0

@@ -13,13 +13,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import OutboxEntry
+from store.models import OutboxEntry, OutboxStatus
 from store.repository import dialect_insert
-
-COMMITTING = "committing"
-SENT = "sent"
-RETRY = "retry"
-FAILED = "failed"
 
 
 async def get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
@@ -35,7 +30,7 @@ async def _insert_or_take_retry(
     recipient: str,
     message_id: str,
     at: datetime,
-    status: str,
+    status: OutboxStatus,
     token: str | None,
     error: str | None,
 ) -> bool:
@@ -62,7 +57,7 @@ async def _insert_or_take_retry(
             "claim_token": token,
             "claimed_at": at if token else None,
         },
-        where=OutboxEntry.status == RETRY,
+        where=OutboxEntry.status == OutboxStatus.RETRY,
     ).returning(OutboxEntry.key)
     return (await session.execute(stmt)).first() is not None
 
@@ -84,7 +79,7 @@ async def claim(
     email, is sending it, or failed it for good."""
     return await _insert_or_take_retry(
         session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=COMMITTING, token=token, error=None,
+        message_id=message_id, at=at, status=OutboxStatus.COMMITTING, token=token, error=None,
     )  # fmt: skip
 
 
@@ -103,12 +98,18 @@ async def record_failure(
     Never overrides an attempt that holds the claim or has sent."""
     return await _insert_or_take_retry(
         session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=FAILED, token=None, error=error,
+        message_id=message_id, at=at, status=OutboxStatus.FAILED, token=None, error=error,
     )  # fmt: skip
 
 
 async def settle(
-    session: AsyncSession, *, key: str, token: str, status: str, at: datetime, error: str | None
+    session: AsyncSession,
+    *,
+    key: str,
+    token: str,
+    status: OutboxStatus,
+    at: datetime,
+    error: str | None,
 ) -> bool:
     """The claim holder's outcome: `sent`, `retry` or `failed`. False if the claim is no
     longer this holder's (it was declared stale meanwhile)."""
@@ -116,12 +117,12 @@ async def settle(
         update(OutboxEntry)
         .where(
             OutboxEntry.key == key,
-            OutboxEntry.status == COMMITTING,
+            OutboxEntry.status == OutboxStatus.COMMITTING,
             OutboxEntry.claim_token == token,
         )
         .values(
             status=status,
-            sent_at=at if status == SENT else None,
+            sent_at=at if status == OutboxStatus.SENT else None,
             error=error,
             claim_token=None,
         )
@@ -139,10 +140,10 @@ async def settle_stale(
         update(OutboxEntry)
         .where(
             OutboxEntry.key == key,
-            OutboxEntry.status == COMMITTING,
+            OutboxEntry.status == OutboxStatus.COMMITTING,
             (OutboxEntry.claimed_at.is_(None)) | (OutboxEntry.claimed_at < claimed_before),
         )
-        .values(status=SENT, sent_at=at, error=error, claim_token=None)
+        .values(status=OutboxStatus.SENT, sent_at=at, error=error, claim_token=None)
         .returning(OutboxEntry.key)
     )
     return result.first() is not None

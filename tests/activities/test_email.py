@@ -20,7 +20,7 @@ from activities.email import (
     SmtpMailer,
 )
 from activities.rendering import TemplateRenderer
-from domain.notifications import Notification, message_id, notification_key
+from domain.ticket.notifications import Notification, message_id, notification_key
 from store import outbox
 from store.engine import SessionMaker
 from tests.conftest import Mailbox, _Handler, free_port

@@ -11,8 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentReply, Close
 from domain.enums import ClockState, EventType, Metric, Status
+from domain.ticket.actions import AgentReply, Close
 from store.engine import create_engine, create_sessionmaker
 from store.models import OutboxEntry, Ticket, TicketEventRow
 from tests.conftest import Mailbox, eventually
