@@ -130,14 +130,7 @@ class EmailActivities:
             _heartbeat("claim")
             async with self._sessions.begin() as session:
                 claimed = await outbox.claim(
-                    session,
-                    key=notification.key,
-                    ticket_id=notification.ticket_id,
-                    template=notification.template,
-                    recipient=notification.recipient,
-                    message_id=notification.message_id,
-                    token=token,
-                    at=datetime.now(UTC),
+                    session, outbox_item(notification), token=token, at=datetime.now(UTC)
                 )
             if not claimed:
                 raise _ClaimLost
@@ -201,14 +194,7 @@ class EmailActivities:
         """Record a permanent failure; the ticket goes on and the timeline says why."""
         async with self._sessions.begin() as session:
             recorded = await outbox.record_failure(
-                session,
-                key=notification.key,
-                ticket_id=notification.ticket_id,
-                template=notification.template,
-                recipient=notification.recipient,
-                message_id=notification.message_id,
-                at=datetime.now(UTC),
-                error=error,
+                session, outbox_item(notification), at=datetime.now(UTC), error=error
             )
         if not recorded:  # another attempt holds the claim or has sent: it decides
             known = await self._known_outcome(notification.key)
@@ -233,3 +219,14 @@ def _in_progress(key: str) -> ApplicationError:
 
 def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
+
+
+def outbox_item(notification: Notification) -> outbox.OutboxItem:
+    """The outbox row's name for `notification`."""
+    return outbox.OutboxItem(
+        key=notification.key,
+        ticket_id=notification.ticket_id,
+        template=notification.template,
+        recipient=notification.recipient,
+        message_id=notification.message_id,
+    )

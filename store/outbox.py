@@ -8,6 +8,7 @@ the holder can settle it. See `store.models.OutboxEntry` for the statuses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -17,18 +18,25 @@ from store.models import OutboxEntry, OutboxStatus
 from store.repository import dialect_insert
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """One email as its outbox row names it: the notification key and what it is."""
+
+    key: str
+    ticket_id: str
+    template: str
+    recipient: str
+    message_id: str
+
+
 async def get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
     return await session.get(OutboxEntry, key)
 
 
 async def _insert_or_take_retry(
     session: AsyncSession,
+    item: OutboxItem,
     *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
     at: datetime,
     status: OutboxStatus,
     token: str | None,
@@ -36,11 +44,11 @@ async def _insert_or_take_retry(
 ) -> bool:
     """Insert the row with `status`, or move a `retry` row to it; False if neither happened."""
     stmt = dialect_insert(session, OutboxEntry).values(
-        key=key,
-        ticket_id=ticket_id,
-        template=template,
-        recipient=recipient,
-        message_id=message_id,
+        key=item.key,
+        ticket_id=item.ticket_id,
+        template=item.template,
+        recipient=item.recipient,
+        message_id=item.message_id,
         status=status,
         attempts=1,
         created_at=at,
@@ -62,44 +70,24 @@ async def _insert_or_take_retry(
     return (await session.execute(stmt)).first() is not None
 
 
-async def claim(
-    session: AsyncSession,
-    *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    token: str,
-    at: datetime,
-) -> bool:
+async def claim(session: AsyncSession, item: OutboxItem, *, token: str, at: datetime) -> bool:
     """Take the right to send `key` now (status `committing`, held by `token`).
 
     True for exactly one caller among concurrent ones, and only if no attempt has sent the
     email, is sending it, or failed it for good."""
     return await _insert_or_take_retry(
-        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=OutboxStatus.COMMITTING, token=token, error=None,
-    )  # fmt: skip
+        session, item, at=at, status=OutboxStatus.COMMITTING, token=token, error=None
+    )
 
 
 async def record_failure(
-    session: AsyncSession,
-    *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    at: datetime,
-    error: str,
+    session: AsyncSession, item: OutboxItem, *, at: datetime, error: str
 ) -> bool:
     """A permanent refusal found before any claim (bad template, 5xx to MAIL or RCPT).
     Never overrides an attempt that holds the claim or has sent."""
     return await _insert_or_take_retry(
-        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=OutboxStatus.FAILED, token=None, error=error,
-    )  # fmt: skip
+        session, item, at=at, status=OutboxStatus.FAILED, token=None, error=error
+    )
 
 
 async def settle(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from store import outbox
 from store.engine import SessionMaker
@@ -12,18 +11,18 @@ from store.models import OutboxStatus
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 KEY = "TKT-1/1/acknowledgment/ana@example.com"
-ROW: dict[str, Any] = {
-    "key": KEY,
-    "ticket_id": "TKT-1",
-    "template": "acknowledgment",
-    "recipient": "ana@example.com",
-    "message_id": "<TKT-1.1.acknowledgment@x>",
-}
+ITEM = outbox.OutboxItem(
+    key=KEY,
+    ticket_id="TKT-1",
+    template="acknowledgment",
+    recipient="ana@example.com",
+    message_id="<TKT-1.1.acknowledgment@x>",
+)
 
 
 async def _claim(sessions: SessionMaker, token: str, at: datetime = T0) -> bool:
     async with sessions.begin() as session:
-        return await outbox.claim(session, **ROW, token=token, at=at)
+        return await outbox.claim(session, ITEM, token=token, at=at)
 
 
 async def _settle(sessions: SessionMaker, token: str, status: OutboxStatus) -> bool:
@@ -59,7 +58,7 @@ async def test_concurrent_claims_have_exactly_one_winner(sessions: SessionMaker)
 async def test_a_permanent_failure_never_overrides_a_claim(sessions: SessionMaker) -> None:
     assert await _claim(sessions, "a")
     async with sessions.begin() as session:
-        recorded = await outbox.record_failure(session, **ROW, at=T0, error="550 no such user")
+        recorded = await outbox.record_failure(session, ITEM, at=T0, error="550 no such user")
     assert not recorded
     assert await _row(sessions) == (OutboxStatus.COMMITTING, 1)
 
