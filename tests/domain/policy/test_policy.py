@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from domain.policy.models import RoutingRule
 from domain.policy.support import PolicyError, SupportPolicy, parse_policy
-from domain.sla.durations import format_duration, parse_duration
-from runtime.policy_file import load_policy
 
 
 def minimal_policy() -> dict[str, Any]:
@@ -298,74 +294,7 @@ def test_missing_keys_and_non_mapping() -> None:
     assert problems_of(None) == [("", "the policy must be a mapping of keys to values")]
 
 
-# --- files --------------------------------------------------------------------------------
-
-
-def test_load_policy_reports_yaml_syntax_errors_with_line(tmp_path: Path) -> None:
-    path = tmp_path / "policy.yaml"
-    path.write_text("version: '1'\ncalendars:\n  office: [unclosed\n", encoding="utf-8")
-    with pytest.raises(PolicyError) as caught:
-        load_policy(path)
-    message = str(caught.value)
-    assert message.startswith(f"invalid YAML in {path}: line ")
-    assert len(message.splitlines()) == 1
-
-
-def test_load_policy_rejects_duplicate_keys(tmp_path: Path) -> None:
-    path = tmp_path / "policy.yaml"
-    path.write_text("version: '1'\nversion: '2'\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match="line 2, column 1: duplicate key 'version'"):
-        load_policy(path)
-
-
-def test_load_policy_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="cannot read policy file"):
-        load_policy(tmp_path / "absent.yaml")
-
-
-def test_load_policy_names_the_key_of_a_file_error(tmp_path: Path) -> None:
-    import yaml
-
-    data = copy.deepcopy(minimal_policy())
-    data["teams"]["billing"]["lead"] = "zed"
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(PolicyError) as caught:
-        load_policy(path)
-    assert str(caught.value) == "teams.billing.lead: unknown agent 'zed'"
-    assert caught.value.source == str(path)
-
-
-# --- durations and routing rules ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("90s", 90),
-        ("30m", 1800),
-        ("4h", 14400),
-        ("2h30m", 9000),
-        ("7d", 604800),
-        ("1w", 604800),
-        ("1d 2h", 93600),
-        (3600, 3600),
-        (0, 0),
-    ],
-)
-def test_parse_duration(text: str | int, seconds: int) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["3x", "", "30", "h", "1.5h", "30m2h", -5, True, None, 2.0])
-def test_parse_duration_rejects(text: object) -> None:
-    with pytest.raises(ValueError, match="invalid duration"):
-        parse_duration(text)
-
-
-@pytest.mark.parametrize("seconds", [0, 1, 59, 60, 3600, 9000, 86400, 694861])
-def test_format_duration_round_trips(seconds: int) -> None:
-    assert parse_duration(format_duration(seconds)) == seconds
+# --- routing rules ----------------------------------------------------------------------
 
 
 def test_routing_rule_matches_whole_words_case_insensitively() -> None:
