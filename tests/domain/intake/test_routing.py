@@ -8,6 +8,7 @@ import pytest
 
 from domain.enums import Priority
 from domain.intake.routing import raise_one_step, route
+from domain.policy.models import RoutingRule
 from tests.workflows.harness import DEFAULT_POLICY, request
 
 
@@ -74,3 +75,21 @@ def test_raise_one_step_stops_at_p1() -> None:
         Priority.P2,
         Priority.P3,
     ]
+
+
+def test_routing_rule_matches_whole_words_case_insensitively() -> None:
+    rule = RoutingRule(keywords=["down", "data loss", "e-invoice"], priority="P1")
+
+    def matches(subject: str, description: str = "") -> bool:
+        return rule.matches(
+            subject=subject, description=description, channel="email", plan="starter"
+        )
+
+    assert matches("Site is DOWN")
+    assert matches("hello", "we had some Data Loss today")
+    assert matches("My e-invoice was rejected")
+    assert not matches("Cannot download report")
+    assert not matches("data lossy compression")
+    channel_rule = RoutingRule(channel=["phone"], plan=["enterprise"], priority="P2")
+    assert channel_rule.matches(subject="", description="", channel="phone", plan="enterprise")
+    assert not channel_rule.matches(subject="", description="", channel="phone", plan="starter")

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from domain.policy.models import RoutingRule
 from domain.policy.support import PolicyError, SupportPolicy, parse_policy
 
 
@@ -292,24 +291,3 @@ def test_missing_keys_and_non_mapping() -> None:
     del data["routing"]
     assert problems_of(data) == [("routing", "missing required key")]
     assert problems_of(None) == [("", "the policy must be a mapping of keys to values")]
-
-
-# --- routing rules ----------------------------------------------------------------------
-
-
-def test_routing_rule_matches_whole_words_case_insensitively() -> None:
-    rule = RoutingRule(keywords=["down", "data loss", "e-invoice"], priority="P1")
-
-    def matches(subject: str, description: str = "") -> bool:
-        return rule.matches(
-            subject=subject, description=description, channel="email", plan="starter"
-        )
-
-    assert matches("Site is DOWN")
-    assert matches("hello", "we had some Data Loss today")
-    assert matches("My e-invoice was rejected")
-    assert not matches("Cannot download report")
-    assert not matches("data lossy compression")
-    channel_rule = RoutingRule(channel=["phone"], plan=["enterprise"], priority="P2")
-    assert channel_rule.matches(subject="", description="", channel="phone", plan="enterprise")
-    assert not channel_rule.matches(subject="", description="", channel="phone", plan="starter")

@@ -266,30 +266,6 @@ def test_reopen_starts_a_new_resolution_cycle_and_keeps_the_first() -> None:
     assert [(c.cycle, c.met_at) for c in history] == [(1, first_cycle.met_at)]
 
 
-def test_awaiting_customer_reminds_then_auto_resolves_then_closes() -> None:
-    ticket = ticket_in(Status.AWAITING_CUSTOMER)
-    asked = MONDAY_10 + timedelta(minutes=5)
-    spec = ticket.state.lifecycle
-    reminder_at = asked + timedelta(seconds=spec.awaiting_customer_reminder_after)
-    assert ticket.lifecycle_deadline() == reminder_at
-    reminder = ticket.tick(reminder_at)
-    assert EventType.REMINDER_SENT in types(reminder)
-    assert [n.template for n in reminder.notifications] == ["awaiting_reminder"]
-    resolve_at = reminder_at + timedelta(seconds=spec.auto_resolve_after_reminder)
-    auto = ticket.tick(resolve_at)
-    resolved = ticket.state
-    assert (resolved.status, resolved.auto_resolved) == (Status.RESOLVED, True)
-    assert [n.template for n in auto.notifications] == ["auto_close_notice"]
-    close_at = resolve_at + timedelta(seconds=spec.auto_close_resolved_after)
-    ticket.tick(close_at)
-    closed = ticket.state
-    assert (closed.status, closed.closed_at) == (Status.CLOSED, close_at)
-    assert not ticket.finished(close_at)
-    end = ticket.ends_at()
-    assert end is not None
-    assert ticket.finished(end)
-
-
 def test_escalation_goes_up_by_default_and_refuses_the_same_level() -> None:
     ticket = new_ticket()
     ticket.escalate(Escalate(actor="alice", reason="needs L2"), MONDAY_10)

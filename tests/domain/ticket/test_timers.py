@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.enums import Status
+from domain.enums import EventType, Status
 from domain.ticket.actions import AgentReply, RequestInfo, Resolve
 from domain.ticket.aggregate import Ticket
-from tests.domain.ticket.test_lifecycle import MONDAY_10, new_ticket
+from tests.domain.ticket.test_lifecycle import MONDAY_10, new_ticket, ticket_in, types
 
 
 def timeline(ticket: Ticket, steps: int) -> list[tuple[datetime, str]]:
@@ -60,3 +60,27 @@ def test_a_resolved_ticket_waits_for_auto_close_and_a_closed_one_for_its_end() -
     assert [summary for _, summary in seen] == ["auto-close", "survey", "end of the survey window"]
     assert ticket.finished(seen[-1][0])
     assert ticket.wakeup_summary(None) == "waiting"
+
+
+def test_awaiting_customer_reminds_then_auto_resolves_then_closes() -> None:
+    ticket = ticket_in(Status.AWAITING_CUSTOMER)
+    asked = MONDAY_10 + timedelta(minutes=5)
+    spec = ticket.state.lifecycle
+    reminder_at = asked + timedelta(seconds=spec.awaiting_customer_reminder_after)
+    assert ticket.lifecycle_deadline() == reminder_at
+    reminder = ticket.tick(reminder_at)
+    assert EventType.REMINDER_SENT in types(reminder)
+    assert [n.template for n in reminder.notifications] == ["awaiting_reminder"]
+    resolve_at = reminder_at + timedelta(seconds=spec.auto_resolve_after_reminder)
+    auto = ticket.tick(resolve_at)
+    resolved = ticket.state
+    assert (resolved.status, resolved.auto_resolved) == (Status.RESOLVED, True)
+    assert [n.template for n in auto.notifications] == ["auto_close_notice"]
+    close_at = resolve_at + timedelta(seconds=spec.auto_close_resolved_after)
+    ticket.tick(close_at)
+    closed = ticket.state
+    assert (closed.status, closed.closed_at) == (Status.CLOSED, close_at)
+    assert not ticket.finished(close_at)
+    end = ticket.ends_at()
+    assert end is not None
+    assert ticket.finished(end)
