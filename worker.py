@@ -19,17 +19,21 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
 
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
-from domain.policy import load_policy
+from runtime.policy_file import load_policy
+from runtime.processes import Process, describe_exit, spawn
+from runtime.settings import Settings, get_settings
+from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
-from ticketflow.processes import Process, describe_exit, spawn
-from ticketflow.settings import Settings, get_settings
-from ticketflow.temporal import build_worker, connect
+from workflows.sandbox import sandbox_runner
+from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("ticketflow.worker")
 
@@ -41,6 +45,33 @@ def metrics_runtime(port: int | None) -> Runtime | None:
         return None
     prometheus = PrometheusConfig(bind_address=f"127.0.0.1:{port}")
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    *,
+    projection: ProjectionActivities,
+    email: EmailActivities,
+    dispatch: DispatchActivities,
+    max_concurrent_activities: int = 100,
+    max_cached_workflows: int = 1000,
+) -> Worker:
+    """The ticket worker; `max_cached_workflows` bounds its memory (WORKER_MAX_CACHED_WORKFLOWS)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[
+            projection.record_ticket,
+            email.send_emails,
+            email.send_email,
+            dispatch.dispatch_queue,
+        ],
+        workflow_runner=sandbox_runner(),
+        max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
+    )
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:

@@ -8,10 +8,10 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import Assign
-from domain.assignment import AgentLoad, choose_agent
-from domain.machine import SYSTEM
-from domain.policy import SupportPolicy
+from domain.intake.assignment import AgentLoad, choose_agent
+from domain.policy.support import SupportPolicy
+from domain.ticket.actions import Assign
+from domain.ticket.change import SYSTEM
 from store import repository
 from store.engine import SessionMaker
 

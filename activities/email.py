@@ -20,9 +20,10 @@ from activities.smtp import (
     SmtpConfig,
     SmtpMailer,
 )
-from domain.notifications import EmailBatch, Notification, SendResult
+from domain.ticket.notifications import EmailBatch, Notification, SendResult, SendStatus
 from store import outbox
 from store.engine import SessionMaker
+from store.models import OutboxStatus
 
 __all__ = [
     "PERMANENT_SMTP_ERROR",
@@ -129,14 +130,7 @@ class EmailActivities:
             _heartbeat("claim")
             async with self._sessions.begin() as session:
                 claimed = await outbox.claim(
-                    session,
-                    key=notification.key,
-                    ticket_id=notification.ticket_id,
-                    template=notification.template,
-                    recipient=notification.recipient,
-                    message_id=notification.message_id,
-                    token=token,
-                    at=datetime.now(UTC),
+                    session, outbox_item(notification), token=token, at=datetime.now(UTC)
                 )
             if not claimed:
                 raise _ClaimLost
@@ -152,29 +146,29 @@ class EmailActivities:
             if err.type != PERMANENT_SMTP_ERROR:
                 raise
             if claimed:
-                await self._settle(notification.key, token, outbox.FAILED, str(err))
-                return SendResult(key=notification.key, status="failed", error=str(err))
+                await self._settle(notification.key, token, OutboxStatus.FAILED, str(err))
+                return SendResult(key=notification.key, status=SendStatus.FAILED, error=str(err))
             return await self._fail(notification, str(err))
         except Exception as err:
             if claimed:
                 # The server answered DATA with an error, or the connection broke before its
                 # answer: this attempt is known (or taken) not to have delivered; retry sends.
-                await self._settle(notification.key, token, outbox.RETRY, _describe(err))
+                await self._settle(notification.key, token, OutboxStatus.RETRY, _describe(err))
             raise
-        await self._settle(notification.key, token, outbox.SENT, None)
-        return SendResult(key=notification.key, status="sent")
+        await self._settle(notification.key, token, OutboxStatus.SENT, None)
+        return SendResult(key=notification.key, status=SendStatus.SENT)
 
     async def _known_outcome(self, key: str) -> SendResult | None:
         """What the outbox already says about `key`: sent, failed, or being sent right now
         (raises `SendInProgress`, retryable). None: this attempt may try to send."""
         async with self._sessions() as session:
             entry = await outbox.get(session, key=key)
-        if entry is None or entry.status == outbox.RETRY:
+        if entry is None or entry.status == OutboxStatus.RETRY:
             return None
-        if entry.status == outbox.SENT:
-            return SendResult(key=key, status="already_sent")
-        if entry.status == outbox.FAILED:
-            return SendResult(key=key, status="failed", error=entry.error)
+        if entry.status == OutboxStatus.SENT:
+            return SendResult(key=key, status=SendStatus.ALREADY_SENT)
+        if entry.status == OutboxStatus.FAILED:
+            return SendResult(key=key, status=SendStatus.FAILED, error=entry.error)
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             stale = await outbox.settle_stale(
@@ -185,10 +179,10 @@ class EmailActivities:
                 error="delivery unconfirmed: the sending attempt stopped during DATA",
             )
         if stale:
-            return SendResult(key=key, status="already_sent")
+            return SendResult(key=key, status=SendStatus.ALREADY_SENT)
         raise _in_progress(key)
 
-    async def _settle(self, key: str, token: str, status: str, error: str | None) -> None:
+    async def _settle(self, key: str, token: str, status: OutboxStatus, error: str | None) -> None:
         async with self._sessions.begin() as session:
             mine = await outbox.settle(
                 session, key=key, token=token, status=status, at=datetime.now(UTC), error=error
@@ -200,20 +194,13 @@ class EmailActivities:
         """Record a permanent failure; the ticket goes on and the timeline says why."""
         async with self._sessions.begin() as session:
             recorded = await outbox.record_failure(
-                session,
-                key=notification.key,
-                ticket_id=notification.ticket_id,
-                template=notification.template,
-                recipient=notification.recipient,
-                message_id=notification.message_id,
-                at=datetime.now(UTC),
-                error=error,
+                session, outbox_item(notification), at=datetime.now(UTC), error=error
             )
         if not recorded:  # another attempt holds the claim or has sent: it decides
             known = await self._known_outcome(notification.key)
             if known is not None:
                 return known
-        return SendResult(key=notification.key, status="failed", error=error)
+        return SendResult(key=notification.key, status=SendStatus.FAILED, error=error)
 
 
 def _retrying() -> bool:
@@ -232,3 +219,14 @@ def _in_progress(key: str) -> ApplicationError:
 
 def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
+
+
+def outbox_item(notification: Notification) -> outbox.OutboxItem:
+    """The outbox row's name for `notification`."""
+    return outbox.OutboxItem(
+        key=notification.key,
+        ticket_id=notification.ticket_id,
+        template=notification.template,
+        recipient=notification.recipient,
+        message_id=notification.message_id,
+    )

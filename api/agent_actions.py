@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.idempotency import earlier_result, update_id
-from domain.actions import (
+from domain.enums import Priority
+from domain.errors import NotAssignable
+from domain.policy.support import SupportPolicy
+from domain.ticket.actions import (
     Action,
     AgentNote,
     AgentReply,
@@ -27,18 +32,16 @@ from domain.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.enums import Priority
-from domain.errors import NotAssignable
-from domain.policy import SupportPolicy
-from domain.views import TicketBrief
+from domain.ticket.views import TicketBrief
+from runtime.temporal import retrying_not_ready
 from store import repository
 from store.engine import SessionMaker
-from ticketflow.temporal import retrying_not_ready
 from workflows.ticket import TicketWorkflow
 
 Handle = WorkflowHandle[TicketWorkflow, TicketBrief]
 Send = Callable[[Handle, str | None], Awaitable[TicketBrief]]
 """Sends the action's Update to the ticket, with the given Update id."""
+Input = TypeVar("Input")
 
 
 class AgentActions:
@@ -62,6 +65,22 @@ class AgentActions:
         fixed = uid or str(uuid.uuid4())  # one id for every retry of this one request
         return await retrying_not_ready(lambda: send(handle, fixed))
 
+    async def _update(
+        self,
+        ticket_id: str,
+        action: Action,
+        key: str | None,
+        update: UpdateMethodMultiParam[[TicketWorkflow, Input], TicketBrief],
+        arg: Input,
+    ) -> TicketBrief:
+        """`_once` for an Update whose argument is known before sending."""
+        return await self._once(
+            ticket_id,
+            action,
+            key,
+            lambda handle, uid: handle.execute_update(update, arg, id=uid),
+        )
+
     def _agent_name(self, agent_id: str) -> str | None:
         agent = self._policy.agents.get(agent_id)
         return agent.name if agent else None
@@ -70,33 +89,20 @@ class AgentActions:
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
     ) -> TicketBrief:
         reply = AgentReply(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
-        return await self._once(
-            ticket_id,
-            Action.REPLY,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.reply, reply, id=uid),
-        )
+        return await self._update(ticket_id, Action.REPLY, key, TicketWorkflow.reply, reply)
 
     async def note(
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
     ) -> TicketBrief:
         note = AgentNote(actor=agent_id, body=body)
-        return await self._once(
-            ticket_id,
-            Action.NOTE,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.note, note, id=uid),
-        )
+        return await self._update(ticket_id, Action.NOTE, key, TicketWorkflow.note, note)
 
     async def request_info(
         self, ticket_id: str, agent_id: str, body: str, *, key: str | None = None
     ) -> TicketBrief:
         ask = RequestInfo(actor=agent_id, body=body, agent_name=self._agent_name(agent_id))
-        return await self._once(
-            ticket_id,
-            Action.REQUEST_INFO,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.request_info, ask, id=uid),
+        return await self._update(
+            ticket_id, Action.REQUEST_INFO, key, TicketWorkflow.request_info, ask
         )
 
     async def assign(
@@ -165,51 +171,28 @@ class AgentActions:
         self, ticket_id: str, actor: str, reason: str, level: int | None, *, key: str | None = None
     ) -> TicketBrief:
         escalate = Escalate(actor=actor, reason=reason, level=level)
-        return await self._once(
-            ticket_id,
-            Action.ESCALATE,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.escalate, escalate, id=uid),
+        return await self._update(
+            ticket_id, Action.ESCALATE, key, TicketWorkflow.escalate, escalate
         )
 
     async def hold(
         self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
     ) -> TicketBrief:
         hold = Hold(actor=actor, reason=reason)
-        return await self._once(
-            ticket_id,
-            Action.HOLD,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.hold, hold, id=uid),
-        )
+        return await self._update(ticket_id, Action.HOLD, key, TicketWorkflow.hold, hold)
 
     async def resolve(
         self, ticket_id: str, actor: str, resolution: str, *, key: str | None = None
     ) -> TicketBrief:
         resolve = Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor))
-        return await self._once(
-            ticket_id,
-            Action.RESOLVE,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.resolve, resolve, id=uid),
-        )
+        return await self._update(ticket_id, Action.RESOLVE, key, TicketWorkflow.resolve, resolve)
 
     async def reopen(
         self, ticket_id: str, actor: str, reason: str, *, key: str | None = None
     ) -> TicketBrief:
         reopen = Reopen(actor=actor, reason=reason)
-        return await self._once(
-            ticket_id,
-            Action.REOPEN,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.reopen, reopen, id=uid),
-        )
+        return await self._update(ticket_id, Action.REOPEN, key, TicketWorkflow.reopen, reopen)
 
     async def close(self, ticket_id: str, actor: str, *, key: str | None = None) -> TicketBrief:
         close = Close(actor=actor)
-        return await self._once(
-            ticket_id,
-            Action.CLOSE,
-            key,
-            lambda handle, uid: handle.execute_update(TicketWorkflow.close, close, id=uid),
-        )
+        return await self._update(ticket_id, Action.CLOSE, key, TicketWorkflow.close, close)

@@ -15,10 +15,10 @@ from api.auth import TokenTable, parse_tokens
 from api.limits import BodySizeLimit
 from api.routes import health, inbound, metrics, sla, tickets
 from api.service import TicketService
-from domain.policy import load_policy
+from runtime.policy_file import load_policy
+from runtime.settings import Settings, get_settings
+from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
-from ticketflow.settings import Settings, get_settings
-from ticketflow.temporal import connect
 
 
 def mail_domain(mail_from: str) -> str:

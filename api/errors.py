@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import DomainError
-from ticketflow.temporal import workflow_exists
+from runtime.temporal import workflow_exists
 
 log = logging.getLogger("ticketflow.api")
 

@@ -18,8 +18,8 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actions import Action
-from domain.views import TicketBrief
+from domain.ticket.actions import Action
+from domain.ticket.views import TicketBrief
 
 MAX_KEY_CHARS = 200
 """`idempotency_keys.key` is VARCHAR(200); action keys are held to the same bound."""

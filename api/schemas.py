@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.enums import Priority
-from domain.ticket import Body, SingleLine
+from domain.ticket.requests import Body, SingleLine
 
 
 class _Body(BaseModel):

@@ -21,20 +21,21 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.idempotency import earlier_result, follow_up_key, update_id
-from domain.actions import Action, CustomerReply, Rate
-from domain.assignment import AgentLoad, choose_agent
 from domain.errors import IdempotencyConflict
-from domain.inbound import idempotency_key as inbound_key
-from domain.intake import decide
-from domain.lifecycle import Ticket
-from domain.policy import SupportPolicy
-from domain.routing import Routing, route
-from domain.ticket import TicketCreate, TicketState
-from domain.views import TicketBrief, ticket_brief
+from domain.intake.assignment import AgentLoad, choose_agent
+from domain.intake.decide import decide
+from domain.intake.inbound import idempotency_key as inbound_key
+from domain.intake.routing import Routing, route
+from domain.policy.support import SupportPolicy
+from domain.ticket.actions import Action, CustomerReply, Rate
+from domain.ticket.aggregate import Ticket
+from domain.ticket.requests import TicketCreate
+from domain.ticket.state import TicketState
+from domain.ticket.views import TicketBrief, ticket_brief
+from runtime.temporal import retrying_not_ready, workflow_exists
 from store import repository
 from store.engine import SessionMaker
 from store.rows import event_row, ticket_row
-from ticketflow.temporal import retrying_not_ready, workflow_exists
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 

@@ -23,8 +23,8 @@ from bench.bare import CounterWorkflow
 from bench.context import ACK_TIMEOUT_SECONDS, Context
 from bench.load import run_batch
 from bench.stats import Series, ratio, rounded, verdict
-from domain.actions import AgentReply
-from domain.views import TicketBrief
+from domain.ticket.actions import AgentReply
+from domain.ticket.views import TicketBrief
 from workflows.ticket import TicketWorkflow
 
 TicketHandle = WorkflowHandle[TicketWorkflow, TicketBrief]

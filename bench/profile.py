@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import BenchError
-from ticketflow.settings import REPO_ROOT
+from runtime.settings import REPO_ROOT
 
 RATE = 50
 STOP_TIMEOUT_SECONDS = 30.0
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
-OURS = ("domain/", "workflows/", "activities/", "store/", "api/", "worker.py")
+OURS = ("domain/", "workflows/", "activities/", "store/", "runtime/", "api/", "worker.py")
 """Files of ticketflow itself (short paths, see `short_file`); the entry points (`main`) are
 left out: every sample is under them."""
 ENTRY_POINTS = ("main (worker.py)",)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.history import PHASES_HEADER, phase_rows
 from bench.lifecycle import LIFECYCLE_HEADER, lifecycle_headline, lifecycle_rows
-from bench.memory import memory_headline, memory_report
+from bench.memory_report import memory_headline, memory_report
 from bench.profile import profile_rows
 from bench.scale import scale_headline
 from bench.sla_report import sla_headline, sla_report

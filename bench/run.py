@@ -39,12 +39,13 @@ from bench.memory import add_memory_arguments, memory_cache, run_memory
 from bench.probe import AckWatch
 from bench.profile import Profiler
 from bench.scale import run_scale
-from bench.sla import add_sla_arguments, run_sla
+from bench.sla import run_sla
+from bench.sla_args import add_sla_arguments
 from bench.stack import BenchStack
 from bench.stats import Series, result_document
 from bench.store_probe import StoreProbe, reset_postgres
+from runtime.temporal import connect
 from ticketflow.dev import DevError
-from ticketflow.temporal import connect
 
 BENCHMARKS = ("intake", "lifecycle", "actions")
 OPT_IN = ("sla", "memory")  # long: never part of a plain `make bench`

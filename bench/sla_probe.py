@@ -21,7 +21,7 @@ from bench.procstat import Sampler
 from bench.sla_history import BreachTiming, breach_timing
 from bench.stats import Series, percentile
 from domain.enums import ClockState, Metric
-from domain.views import TicketBrief
+from domain.ticket.views import TicketBrief
 from workflows.ticket import TicketWorkflow
 
 QUIET_SECONDS = 5.0

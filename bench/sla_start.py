@@ -25,10 +25,10 @@ from bench.context import Context
 from bench.load import BenchError, run_batch
 from bench.sla_tickets import PlannedTicket
 from bench.stats import Series
+from runtime.settings import Settings
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from store.rows import event_row, ticket_row
-from ticketflow.settings import Settings
 from workflows.ticket import TicketWorkflow
 
 TICKET_QUEUE: str = Settings.model_fields["temporal_task_queue"].default

@@ -14,7 +14,6 @@ checked against the one asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,12 +22,13 @@ from temporalio.common import TypedSearchAttributes
 
 from api.service import static_summary
 from domain.enums import Metric
-from domain.escalation_models import escalation_snapshot
-from domain.lifecycle import Ticket
-from domain.policy import SupportPolicy
-from domain.routing import route
-from domain.sla import SlaSnapshot
-from domain.ticket import TicketCreate, TicketEvent, TicketStarted, TicketState, TicketWorkflowInput
+from domain.intake.decide import escalation_snapshot
+from domain.intake.routing import route
+from domain.policy.support import SupportPolicy
+from domain.sla.terms import SlaSnapshot
+from domain.ticket.aggregate import Ticket
+from domain.ticket.requests import TicketCreate
+from domain.ticket.state import TicketEvent, TicketStarted, TicketState, TicketWorkflowInput
 from workflows import search_attributes as sa
 
 IDLE_HORIZON = timedelta(hours=1)
@@ -207,12 +207,3 @@ class TicketFactory:
 
 def is_idle(first_wakeup: datetime | None, created_at: datetime) -> bool:
     return first_wakeup is None or first_wakeup - created_at >= IDLE_HORIZON
-
-
-def mix_summary(tickets: Sequence[PlannedTicket]) -> dict[str, int]:
-    """How many tickets per `priority/plan` (for the report)."""
-    counts: dict[str, int] = {}
-    for planned in tickets:
-        key = f"{planned.started.priority.value}/{planned.started.request.requester.plan.value}"
-        counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))

@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 
 from bench.procstat import parse_dev_pids
+from runtime.settings import REPO_ROOT, Settings
 from ticketflow import dev
-from ticketflow.settings import REPO_ROOT, Settings
 
 START_TIMEOUT_SECONDS = 240.0  # a first start on a busy two-core machine
 STOP_TIMEOUT_SECONDS = 60.0  # `ticketflow dev` gives each of its children 10 s

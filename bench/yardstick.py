@@ -19,8 +19,8 @@ from temporalio.worker import Worker
 from bench.anchor_activities import AnchorActivities
 from bench.anchors import IntakeAnchorWorkflow
 from bench.bare import CounterWorkflow, NoopWorkflow
+from runtime.temporal import connect
 from store.engine import create_engine
-from ticketflow.temporal import connect
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -23,8 +23,8 @@
 set -eu
 
 # The custom search attributes a ticket workflow upserts, as Name=Type with the
-# `temporal` CLI's type names. This mirrors workflows/search_attributes.py (ALL_KEYS,
-# CLI_TYPE_NAMES); tests/test_compose.py fails when the two differ.
+# `temporal` CLI's type names. This mirrors workflows/search_attributes.py (ALL_KEYS) and
+# ticketflow/search_attributes.py (CLI_TYPE_NAMES); tests/test_compose.py fails when they differ.
 SEARCH_ATTRIBUTES='
 TicketStatus=Keyword
 TicketPriority=Keyword

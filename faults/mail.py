@@ -19,14 +19,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from faults.support import FaultError
-from ticketflow.processes import accepts_connections
+from runtime.processes import accepts_connections
 
 _HEADERS = BytesHeaderParser(policy=policy.default)
 
 
 def template_of(message_id: str) -> str:
     """The template a ticketflow Message-ID names: `<TKT-1.3.sla_breach_apology@d>` ->
-    `sla_breach_apology` (see domain.notifications.message_id)."""
+    `sla_breach_apology` (see domain.ticket.notifications.message_id)."""
     parts = message_id.strip().strip("<>").split(".", 2)
     if len(parts) < 3:
         return "?"

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from domain.durations import format_duration
-from domain.policy import load_policy
-from ticketflow.settings import DEFAULT_POLICY_FILE
+from domain.sla.durations import format_duration
+from runtime.policy_file import load_policy
+from runtime.settings import DEFAULT_POLICY_FILE
 
 FAR_TARGETS = {"next_update": "2h", "resolution": "4h"}
 

@@ -35,11 +35,11 @@ from temporalio.client import Client
 from faults.mail import SmtpSink
 from faults.store import StoreReader
 from faults.support import FaultError, eventually, free_port, say
+from runtime.processes import Process, log_tail, spawn, stop_process, wait_until
+from runtime.settings import REPO_ROOT, Settings
+from runtime.temporal import connect
 from ticketflow.dev import DEV_TOKENS, DevOptions
 from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
-from ticketflow.processes import Process, log_tail, spawn, stop_process, wait_until
-from ticketflow.settings import REPO_ROOT, Settings
-from ticketflow.temporal import connect
 
 NAMESPACE = "default"
 TASK_QUEUE = "tickets"

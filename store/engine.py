@@ -40,4 +40,4 @@ def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 
 def sync_url(url: str) -> str:
     """The synchronous driver URL Alembic uses for the same database."""
-    return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    return url.replace("+aiosqlite", "")

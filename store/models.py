@@ -9,6 +9,7 @@ with a higher `last_seq`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -181,14 +182,23 @@ class SlaEventRow(Base):
     __table_args__ = (Index("ix_sla_events_metric_at", "metric", "event", "at"),)
 
 
+class OutboxStatus(StrEnum):
+    """Where one email stands in the outbox (see `OutboxEntry`)."""
+
+    COMMITTING = "committing"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
 class OutboxEntry(Base):
     """Every email the desk sends, keyed by its deterministic notification key.
 
-    `status`: `committing` while one attempt, holding `claim_token`, is past the point of no
-    return (SMTP DATA); then `sent`, `retry` (that attempt knows it did not deliver) or
-    `failed` (a permanent refusal). Only a missing row or a `retry` row can be claimed, in
-    one compare-and-set statement, so no two attempts ever both reach DATA; a key `sent`
-    is never sent again.
+    `status` (`OutboxStatus`): `committing` while one attempt, holding `claim_token`, is past
+    the point of no return (SMTP DATA); then `sent`, `retry` (that attempt knows it did not
+    deliver) or `failed` (a permanent refusal). Only a missing row or a `retry` row can be
+    claimed, in one compare-and-set statement, so no two attempts ever both reach DATA; a key
+    `sent` is never sent again.
     """
 
     __tablename__ = "outbox"

@@ -8,18 +8,25 @@ the holder can settle it. See `store.models.OutboxEntry` for the statuses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import OutboxEntry
+from store.models import OutboxEntry, OutboxStatus
 from store.repository import dialect_insert
 
-COMMITTING = "committing"
-SENT = "sent"
-RETRY = "retry"
-FAILED = "failed"
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One email as its outbox row names it: the notification key and what it is."""
+
+    key: str
+    ticket_id: str
+    template: str
+    recipient: str
+    message_id: str
 
 
 async def get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
@@ -28,24 +35,20 @@ async def get(session: AsyncSession, *, key: str) -> OutboxEntry | None:
 
 async def _insert_or_take_retry(
     session: AsyncSession,
+    item: OutboxItem,
     *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
     at: datetime,
-    status: str,
+    status: OutboxStatus,
     token: str | None,
     error: str | None,
 ) -> bool:
     """Insert the row with `status`, or move a `retry` row to it; False if neither happened."""
     stmt = dialect_insert(session, OutboxEntry).values(
-        key=key,
-        ticket_id=ticket_id,
-        template=template,
-        recipient=recipient,
-        message_id=message_id,
+        key=item.key,
+        ticket_id=item.ticket_id,
+        template=item.template,
+        recipient=item.recipient,
+        message_id=item.message_id,
         status=status,
         attempts=1,
         created_at=at,
@@ -62,53 +65,39 @@ async def _insert_or_take_retry(
             "claim_token": token,
             "claimed_at": at if token else None,
         },
-        where=OutboxEntry.status == RETRY,
+        where=OutboxEntry.status == OutboxStatus.RETRY,
     ).returning(OutboxEntry.key)
     return (await session.execute(stmt)).first() is not None
 
 
-async def claim(
-    session: AsyncSession,
-    *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    token: str,
-    at: datetime,
-) -> bool:
+async def claim(session: AsyncSession, item: OutboxItem, *, token: str, at: datetime) -> bool:
     """Take the right to send `key` now (status `committing`, held by `token`).
 
     True for exactly one caller among concurrent ones, and only if no attempt has sent the
     email, is sending it, or failed it for good."""
     return await _insert_or_take_retry(
-        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=COMMITTING, token=token, error=None,
-    )  # fmt: skip
+        session, item, at=at, status=OutboxStatus.COMMITTING, token=token, error=None
+    )
 
 
 async def record_failure(
-    session: AsyncSession,
-    *,
-    key: str,
-    ticket_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    at: datetime,
-    error: str,
+    session: AsyncSession, item: OutboxItem, *, at: datetime, error: str
 ) -> bool:
     """A permanent refusal found before any claim (bad template, 5xx to MAIL or RCPT).
     Never overrides an attempt that holds the claim or has sent."""
     return await _insert_or_take_retry(
-        session, key=key, ticket_id=ticket_id, template=template, recipient=recipient,
-        message_id=message_id, at=at, status=FAILED, token=None, error=error,
-    )  # fmt: skip
+        session, item, at=at, status=OutboxStatus.FAILED, token=None, error=error
+    )
 
 
 async def settle(
-    session: AsyncSession, *, key: str, token: str, status: str, at: datetime, error: str | None
+    session: AsyncSession,
+    *,
+    key: str,
+    token: str,
+    status: OutboxStatus,
+    at: datetime,
+    error: str | None,
 ) -> bool:
     """The claim holder's outcome: `sent`, `retry` or `failed`. False if the claim is no
     longer this holder's (it was declared stale meanwhile)."""
@@ -116,12 +105,12 @@ async def settle(
         update(OutboxEntry)
         .where(
             OutboxEntry.key == key,
-            OutboxEntry.status == COMMITTING,
+            OutboxEntry.status == OutboxStatus.COMMITTING,
             OutboxEntry.claim_token == token,
         )
         .values(
             status=status,
-            sent_at=at if status == SENT else None,
+            sent_at=at if status == OutboxStatus.SENT else None,
             error=error,
             claim_token=None,
         )
@@ -139,10 +128,10 @@ async def settle_stale(
         update(OutboxEntry)
         .where(
             OutboxEntry.key == key,
-            OutboxEntry.status == COMMITTING,
+            OutboxEntry.status == OutboxStatus.COMMITTING,
             (OutboxEntry.claimed_at.is_(None)) | (OutboxEntry.claimed_at < claimed_before),
         )
-        .values(status=SENT, sent_at=at, error=error, claim_token=None)
+        .values(status=OutboxStatus.SENT, sent_at=at, error=error, claim_token=None)
         .returning(OutboxEntry.key)
     )
     return result.first() is not None

@@ -10,7 +10,6 @@ fetched timestamps, and percentiles are nearest-rank, so both backends agree exa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,97 +20,24 @@ from sqlalchemy.orm import aliased
 
 from domain.enums import Channel, Metric, Priority
 from store.models import SlaEventRow, Ticket, TicketEventRow
+from store.report_figures import (
+    Backlog,
+    Compliance,
+    Csat,
+    FirstResponse,
+    Rate,
+    Resolution,
+    Summary,
+    Volume,
+    WithinSla,
+    nearest_rank,
+    percent,
+)
 from store.repository import OPEN_STATUSES
 
 NO_TEAM = "(none)"
 """The `by_team` key of open tickets without a team (assigned straight to an agent)."""
 FINISHED = ("met", "breached")
-
-
-@dataclass(frozen=True)
-class Volume:
-    created: int
-    by_channel: dict[str, int]
-    by_category: dict[str, int]
-
-
-@dataclass(frozen=True)
-class FirstResponse:
-    count: int
-    median_seconds: float | None
-    p90_seconds: float | None
-    within_sla_percent: float | None
-
-
-@dataclass(frozen=True)
-class WithinSla:
-    first_cycle: float | None
-    all_cycles: float | None
-
-
-@dataclass(frozen=True)
-class Resolution:
-    count: int
-    median_seconds: float | None
-    p90_seconds: float | None
-    within_sla_percent: WithinSla
-
-
-@dataclass(frozen=True)
-class Compliance:
-    finished: int
-    breached: int
-    percent: float | None
-
-
-@dataclass(frozen=True)
-class Rate:
-    count: int
-    total: int
-    percent: float | None
-
-
-@dataclass(frozen=True)
-class Csat:
-    average: float | None
-    answered: int
-    requested: int
-    responded: int
-    response_rate_percent: float | None
-
-
-@dataclass(frozen=True)
-class Backlog:
-    open: int
-    by_status: dict[str, int]
-    by_priority: dict[str, int]
-    by_team: dict[str, int]
-
-
-@dataclass(frozen=True)
-class Summary:
-    volume: Volume
-    first_response: FirstResponse
-    resolution: Resolution
-    sla_compliance: dict[str, Compliance]
-    first_contact_resolution: Rate
-    escalation_rate: Rate
-    reopen_rate: Rate
-    csat: Csat
-    backlog: Backlog
-
-
-def percent(part: int, whole: int) -> float | None:
-    """`part / whole` as 0-100 rounded to one decimal; None when there is nothing to divide."""
-    return round(100 * part / whole, 1) if whole else None
-
-
-def nearest_rank(ordered: Sequence[float], p: int) -> float | None:
-    """The p-th percentile of ascending values: the ceil(p/100 * n)-th smallest (1-based)."""
-    if not ordered:
-        return None
-    rank = max(1, -(-p * len(ordered) // 100))
-    return ordered[rank - 1]
 
 
 def _utc(at: datetime) -> datetime:

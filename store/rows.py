@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.enums import EventType
-from domain.sla import next_due_at
-from domain.ticket import TicketEvent, TicketState
+from domain.sla.clocks import next_due_at
+from domain.ticket.state import TicketEvent, TicketState
 
 
 class TicketFacts(BaseModel):

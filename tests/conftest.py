@@ -24,8 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.engine import SessionMaker, create_engine, create_sessionmaker
 from store.migrate import upgrade
+from ticketflow.search_attributes import register as register_search_attributes
 from workflows.search_attributes import ALL_KEYS
-from workflows.search_attributes import register as register_search_attributes
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"

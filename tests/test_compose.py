@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from ticketflow.settings import Settings
-from workflows.search_attributes import ALL_KEYS, CLI_TYPE_NAMES
+from runtime.settings import Settings
+from ticketflow.search_attributes import CLI_TYPE_NAMES
+from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import worker
+from runtime.settings import Settings
+from runtime.temporal import connect
 from tests.conftest import eventually, free_port
-from ticketflow.settings import Settings
-from ticketflow.temporal import connect
 
 
 @workflow.defn

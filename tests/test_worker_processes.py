@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.settings import REPO_ROOT, Settings
 from tests.conftest import eventually, free_port
 from tests.test_worker_metrics import sdk_metrics, target, total
-from ticketflow.settings import REPO_ROOT, Settings
 
 STOP_SECONDS = 30
 

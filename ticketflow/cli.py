@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import ValidationError
 
-from domain.policy import PolicyError
-from ticketflow.settings import Settings, get_settings
+from domain.policy.support import PolicyError
+from runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]

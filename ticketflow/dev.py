@@ -51,25 +51,22 @@ import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
-from ticketflow.processes import (
+from runtime.processes import (
     STOP_TIMEOUT_SECONDS,
-    Backoff,
     DevError,
     Interrupted,
     Process,
-    Stack,
     _die_with_parent,
     accepts_connections,
     describe_exit,
-    ensure_port_free,
     log_tail,
-    say,
     spawn,
     stop_process,
     wait_until,
 )
-from ticketflow.settings import Settings
+from runtime.settings import Settings
+from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
+from ticketflow.stack import Backoff, Stack, ensure_port_free, say
 
 DEV_TOKENS = (
     "dev-service-token:service,dev-agent-token:agent:alice,"
@@ -109,7 +106,7 @@ class DevOptions(BaseSettings):
     smtp_port: int = Field(default=1025, alias="TICKETFLOW_DEV_SMTP_PORT")
     start_timeout: float = Field(default=120.0, alias="TICKETFLOW_DEV_START_TIMEOUT")
     # A part that dies is started again after 1 s, 2 s, 4 s ... up to 30 s, and after 1 s
-    # again once it has stayed up for a minute (processes.Backoff).
+    # again once it has stayed up for a minute (stack.Backoff).
     restart_backoff: float = Field(default=1.0, gt=0, alias="TICKETFLOW_DEV_RESTART_BACKOFF")
     restart_backoff_max: float = Field(
         default=30.0, gt=0, alias="TICKETFLOW_DEV_RESTART_BACKOFF_MAX"

@@ -21,8 +21,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ticketflow.processes import DevError, Process, spawn
-from workflows.search_attributes import ALL_KEYS, CLI_TYPE_NAMES, cli_flags
+from runtime.processes import DevError, Process, spawn
+from ticketflow.search_attributes import CLI_TYPE_NAMES, cli_flags
+from workflows.search_attributes import ALL_KEYS
 
 _NO_CLI_CONFIG = ("--disable-config-file", "--disable-config-env")
 

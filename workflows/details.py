@@ -11,8 +11,8 @@ from typing import Any
 
 from temporalio import workflow
 
-from domain.sla import clock_view
-from domain.ticket import TicketState
+from domain.sla.clocks import clock_view
+from domain.ticket.state import TicketState
 from workflows import search_attributes as sa
 
 
@@ -83,11 +83,3 @@ class OperatorView:
         if details != self._details:
             self._details = details
             workflow.set_current_details(details)
-
-
-def wakeup_summary(state: TicketState, due: datetime | None) -> str:
-    """What the next timer is for, as operators read it on the timeline."""
-    for metric, clock in state.clocks.items():
-        if clock.due_at == due:
-            return f"{metric.value.replace('_', ' ')} due"
-    return f"{state.status.value} timer" if due else "waiting"

@@ -30,14 +30,17 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from domain.ticket.change import Effects
+from domain.ticket.notifications import Notification
+from domain.ticket.state import TicketEvent, TicketState
+from workflows.mail import MailSender, failure_message
+
+# Activities and the store's row builders (pure, shared with the projection activity) are
+# imported only to name the activity methods and build their inputs.
 with workflow.unsafe.imports_passed_through():
     from activities.dispatch import DispatchActivities
     from activities.projection import STORE_DATA_ERROR, ProjectionActivities
-    from domain.machine import Effects
-    from domain.notifications import Notification
-    from domain.ticket import TicketEvent, TicketState
     from store.rows import ProjectionInput, ticket_changes, ticket_facts
-    from workflows.mail import MailSender, failure_message
 
 # No maximum: the projection is the ticket's timeline in the store, and a transient outage
 # must end with the events recorded. Data errors are non-retryable instead.

@@ -16,9 +16,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, RetryState, TimeoutError
 
+from domain.ticket.notifications import EmailBatch, Notification, SendStatus
+
 with workflow.unsafe.imports_passed_through():
     from activities.email import PERMANENT_SMTP_ERROR, SEND_HEARTBEAT_TIMEOUT, EmailActivities
-    from domain.notifications import EmailBatch, Notification
 
 # Bounded by each email's deadline (the activity's schedule-to-close). At most a minute
 # apart, so the emails an outage held back go out within a minute of SMTP's return.
@@ -91,7 +92,7 @@ class MailSender:
             return
         for notification, result in zip(batch, results, strict=True):
             del self._sending[notification.key]
-            if result.status == "failed":
+            if result.status == SendStatus.FAILED:
                 self._email_failed(notification, result.error or "refused")
         self._settled()
 
@@ -109,7 +110,7 @@ class MailSender:
                 retry_policy=MAIL_RETRY,
                 summary=f"send {notification.template.replace('_', ' ')}",
             )
-            if result.status == "failed":
+            if result.status == SendStatus.FAILED:
                 error = result.error or "refused"
         except ActivityError as err:
             error = failure_message(err)

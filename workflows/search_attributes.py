@@ -1,7 +1,8 @@
 """The custom search attributes a ticket workflow keeps up to date.
 
-One list, used by the workflow (to upsert), by `make run` and the tests (to
-register them on the server) and mirrored in docker-compose's admin job.
+One list, used by the workflow (to upsert) and the API (to start a ticket findable), by
+`make run` and the tests to register them on the server (`ticketflow.search_attributes`),
+and mirrored in docker-compose's admin job.
 No personal data ever goes into these: ids, enums, numbers and times only.
 """
 
@@ -16,10 +17,10 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-if TYPE_CHECKING:
-    from temporalio.client import Client
+from domain.sla.clocks import next_due_at
 
-    from domain.ticket import TicketState
+if TYPE_CHECKING:
+    from domain.ticket.state import TicketState
 
 TICKET_STATUS = SearchAttributeKey.for_keyword("TicketStatus")
 TICKET_PRIORITY = SearchAttributeKey.for_keyword("TicketPriority")
@@ -46,45 +47,9 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     FAILED_EFFECTS,
 )
 
-# Names of the value types as the `temporal` CLI spells them
-# (`temporal server start-dev --search-attribute Name=Type`).
-CLI_TYPE_NAMES = {
-    "KEYWORD": "Keyword",
-    "INT": "Int",
-    "BOOL": "Bool",
-    "DATETIME": "Datetime",
-    "KEYWORD_LIST": "KeywordList",
-}
-
-
-def cli_flags() -> list[str]:
-    """`--search-attribute Name=Type` pairs for `temporal server start-dev`."""
-    flags: list[str] = []
-    for key in ALL_KEYS:
-        flags += ["--search-attribute", f"{key.name}={CLI_TYPE_NAMES[key.indexed_value_type.name]}"]
-    return flags
-
-
-async def register(client: Client, namespace: str) -> None:
-    """Register the ticket search attributes on `namespace` (servers started without flags)."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
-                for key in ALL_KEYS
-            },
-        )
-    )
-
 
 def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any]]:
     """Every ticket search attribute with its value for `state` (None: unset it)."""
-    from domain.sla import next_due_at
-
     return [
         (TICKET_STATUS, state.status.value),
         (TICKET_PRIORITY, state.priority.value),

@@ -1,7 +1,7 @@
 """`TicketWorkflow`: one ticket, one workflow, workflow id = ticket id.
 
 The workflow owns the ticket's state and every SLA clock. Transitions are the
-pure functions of `domain.lifecycle`; this class adds durability: it keeps one
+`domain.ticket.aggregate.Ticket`'s; this class adds durability: it keeps one
 timer for the nearest deadline, applies each decision and upserts the search
 attributes at its due second, and answers queries and updates. Recording
 events and sending emails drain beside the loop (`workflows.effects`): no
@@ -19,32 +19,31 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from domain.actions import (
-        Action,
-        AgentNote,
-        AgentReply,
-        Assign,
-        ChangePriority,
-        Close,
-        CustomerReply,
-        Escalate,
-        Hold,
-        Rate,
-        Reopen,
-        RequestInfo,
-        Resolve,
-    )
-    from domain.enums import EventType
-    from domain.errors import DomainError
-    from domain.lifecycle import Ticket
-    from domain.machine import Effects
-    from domain.notifications import Notification
-    from domain.ticket import TicketState, TicketWorkflowInput
-    from domain.views import TicketBrief, ticket_brief
-    from workflows.details import OperatorView, wakeup_summary
-    from workflows.effects import EffectDrains, Pending
-    from workflows.timer import WakeupTimer
+from domain.enums import EventType
+from domain.errors import DomainError
+from domain.ticket.actions import (
+    Action,
+    AgentNote,
+    AgentReply,
+    Assign,
+    ChangePriority,
+    Close,
+    CustomerReply,
+    Escalate,
+    Hold,
+    Rate,
+    Reopen,
+    RequestInfo,
+    Resolve,
+)
+from domain.ticket.aggregate import Ticket
+from domain.ticket.change import Effects
+from domain.ticket.notifications import Notification
+from domain.ticket.state import TicketState, TicketWorkflowInput
+from domain.ticket.views import TicketBrief, ticket_brief
+from workflows.details import OperatorView
+from workflows.effects import EffectDrains, Pending
+from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
 
@@ -264,7 +263,7 @@ class TicketWorkflow:
                 )
             wakeup = self._next_wakeup(now)
             if workflow.patched(KEEP_UNCHANGED_TIMER):
-                self._timer.arm(now, wakeup, wakeup_summary(self._ticket.state, wakeup))
+                self._timer.arm(now, wakeup, self._ticket.wakeup_summary(wakeup))
                 await workflow.wait_condition(lambda: self._changed or self._timer.fired())
                 continue
             timeout = None if wakeup is None else (wakeup - now).total_seconds()
@@ -272,12 +271,12 @@ class TicketWorkflow:
                 await workflow.wait_condition(
                     lambda: self._changed,
                     timeout=timeout,
-                    timeout_summary=wakeup_summary(self._ticket.state, wakeup),
+                    timeout_summary=self._ticket.wakeup_summary(wakeup),
                 )
 
     def _next_wakeup(self, now: datetime) -> datetime | None:
         """The ticket's next wakeup; one that is not in the future would spin the loop (the
-        domain guarantees it never is: tests/domain/test_wakeup_property.py), so it is
+        domain guarantees it never is: tests/domain/ticket/test_wakeup_property.py), so it is
         logged and dropped, and the ticket waits for its next action instead."""
         wakeup = self._ticket.next_wakeup()
         if wakeup is not None and wakeup <= now:

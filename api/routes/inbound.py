@@ -15,15 +15,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ServicePrincipal, TicketServiceDep
 from api.service import TicketService
-from domain.inbound import (
+from domain.intake.inbound import (
     InboundEmail,
     InboundInProgress,
     InboundOutcome,
     InboundResult,
     Threading,
     idempotency_key,
-    strip_quoted,
 )
+from domain.intake.quoting import strip_quoted
 from store import inbound as claims
 from store.engine import SessionMaker
 

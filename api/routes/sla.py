@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import AnyPrincipal
 from api.schemas import SlaExplanation
 from domain.enums import Channel, Plan, Priority
-from domain.policy import SupportPolicy
+from domain.policy.support import SupportPolicy
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
 

@@ -34,8 +34,9 @@ from api.schemas import (
 )
 from domain.enums import Priority, Status
 from domain.errors import TicketNotFound
-from domain.ticket import ActionBody, TicketCreate, TicketState
-from domain.views import TicketBrief, TicketView, ticket_view
+from domain.ticket.requests import ActionBody, TicketCreate
+from domain.ticket.state import TicketState
+from domain.ticket.views import TicketBrief, TicketView, ticket_view
 from store import repository
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])

@@ -18,9 +18,10 @@ from activities.email import (
     EmailActivities,
     SmtpConfig,
     SmtpMailer,
+    outbox_item,
 )
 from activities.rendering import TemplateRenderer
-from domain.notifications import Notification, message_id, notification_key
+from domain.ticket.notifications import Notification, message_id, notification_key
 from store import outbox
 from store.engine import SessionMaker
 from tests.conftest import Mailbox, _Handler, free_port
@@ -211,16 +212,7 @@ async def test_a_claim_whose_holder_died_in_data_is_never_sent_again(
     notification = _notification()
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
     async with sessions.begin() as session:
-        await outbox.claim(
-            session,
-            key=notification.key,
-            ticket_id=notification.ticket_id,
-            template=notification.template,
-            recipient=notification.recipient,
-            message_id=notification.message_id,
-            token="dead-worker",
-            at=long_ago,
-        )
+        await outbox.claim(session, outbox_item(notification), token="dead-worker", at=long_ago)
     result = await activities.send_email(notification)
     async with sessions() as session:
         entry = await outbox.get(session, key=notification.key)

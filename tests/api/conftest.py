@@ -11,9 +11,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from runtime.settings import Settings
 from tests.conftest import Mailbox
 from tests.workflows.harness import running_worker
-from ticketflow.settings import Settings
 
 TOKENS = "svc:service,alice-token:agent:alice,bob-token:agent:bob,admin-token:admin"
 SERVICE = {"Authorization": "Bearer svc"}

@@ -19,10 +19,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api.app import create_app
 from api.auth import MAX_AGENT_ID_CHARS, TokenConfigError, parse_tokens
 from api.idempotency import MAX_KEY_CHARS, follow_up_key, update_id
-from domain.actions import Action
-from domain.inbound import InvalidInboundSubject, Threading, idempotency_key, parse_mailbox
-from domain.machine import agent_actor
-from domain.ticket import MAX_SUBJECT_CHARS
+from domain.intake.inbound import InvalidInboundSubject, Threading, idempotency_key, parse_mailbox
+from domain.ticket.actions import Action
+from domain.ticket.change import agent_actor
+from domain.ticket.requests import MAX_SUBJECT_CHARS
 from store.models import (
     IdempotencyKey,
     InboundMessage,

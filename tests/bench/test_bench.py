@@ -30,7 +30,7 @@ from bench.stats import (
     result_document,
     verdict,
 )
-from ticketflow.settings import REPO_ROOT
+from runtime.settings import REPO_ROOT
 
 # -- statistics ----------------------------------------------------------------------------
 

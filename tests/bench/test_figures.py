@@ -29,11 +29,12 @@ from bench.cpu import CpuMeter, CpuSpan
 from bench.history_cost import event_name, history_cost, payloads_in
 from bench.lifecycle import LARGE_BYTES, large_description, lifecycle_headline
 from bench.load import BenchError
-from bench.memory import memory_headline, memory_steps, wake_summary, wakeups
+from bench.memory import memory_steps, wake_summary, wakeups
+from bench.memory_report import memory_headline
 from bench.profile import frame_key, short_file, summarise
 from bench.report import cpu_rows, intake_headline
 from bench.stack import clean_env
-from ticketflow.settings import REPO_ROOT, Settings
+from runtime.settings import REPO_ROOT, Settings
 from worker import _exit_code, child_env
 
 E = EventType

@@ -26,8 +26,8 @@ from bench.procstat import (
     phase_summary,
 )
 from bench.run import parse_args
-from bench.sla import sla_params
 from bench.sla_alerts import first_alert, is_breach_alert, with_alerts
+from bench.sla_args import sla_params
 from bench.sla_history import (
     BreachTiming,
     breach_timing,
@@ -38,8 +38,8 @@ from bench.sla_history import (
 from bench.sla_probe import by_quarter
 from bench.sla_report import process_rows, sla_headline, sla_report
 from bench.sla_tickets import IDLE_HORIZON, TicketFactory, breach_due_times, is_idle, ticket_id
-from domain.policy import load_policy
-from ticketflow.settings import DEFAULT_POLICY_FILE
+from runtime.policy_file import load_policy
+from runtime.settings import DEFAULT_POLICY_FILE
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, 0, 250_000, tzinfo=UTC)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bench.run import parse_args
-from bench.sla import sla_params
+from bench.sla_args import sla_params
 from bench.sla_start import SettledRows
 from bench.sla_tickets import TicketFactory
-from domain.policy import load_policy
+from runtime.policy_file import load_policy
+from runtime.settings import DEFAULT_POLICY_FILE
 from store import repository
 from store.engine import SessionMaker
-from ticketflow.settings import DEFAULT_POLICY_FILE
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

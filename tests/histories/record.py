@@ -25,7 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import (
+from domain.ticket.actions import (
     AgentNote,
     AgentReply,
     Close,
@@ -35,16 +35,17 @@ from domain.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.lifecycle import Ticket
-from domain.ticket import TicketStarted
-from domain.views import TicketBrief
+from domain.ticket.aggregate import Ticket
+from domain.ticket.state import TicketStarted
+from domain.ticket.views import TicketBrief
+from runtime.temporal import retrying_not_ready
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from store.migrate import upgrade
 from store.rows import event_row, ticket_row
 from tests.conftest import DEV_SERVER, TEST_SERVER, free_port
 from tests.workflows.harness import request, running_worker, started
-from ticketflow.temporal import retrying_not_ready
+from ticketflow.search_attributes import register as register_search_attributes
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
@@ -178,7 +179,7 @@ async def _record_time_skipping(name: str, url: str) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
-    await sa.register(env.client, "default")
+    await register_search_attributes(env.client, "default")
     try:
         async with (
             _smtp(scenario.smtp_up) as port,

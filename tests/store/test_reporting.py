@@ -14,7 +14,19 @@ import pytest
 
 from store import reporting, repository
 from store.engine import SessionMaker
-from store.reporting import Backlog, Compliance, Csat, Rate, Summary, WithinSla
+from store.report_figures import (
+    Backlog,
+    Compliance,
+    Csat,
+    FirstResponse,
+    Rate,
+    Resolution,
+    Summary,
+    Volume,
+    WithinSla,
+    nearest_rank,
+    percent,
+)
 
 S = datetime(2026, 11, 1, tzinfo=UTC)
 E = S + timedelta(days=7)
@@ -180,14 +192,14 @@ async def test_every_figure_over_the_window(sessions: SessionMaker) -> None:
     # 60 (T9), 120.5 (T2), 300 (T4), 600 (T1), 900.25 (T7), 1800 (T3), 2400 (T10),
     # 3600 (T5), 7200 (T6). n = 9: median rank ceil(4.5) = 5, p90 rank ceil(8.1) = 9.
     # Finished cycle-1 clocks: all but T8 (only at risk) = 9; T3 breached: 8/9 = 88.9 %.
-    assert got.first_response == reporting.FirstResponse(9, 900.25, 7200.0, 88.9)
+    assert got.first_response == FirstResponse(9, 900.25, 7200.0, 88.9)
 
     # Resolved in [S, E): T1-T6 and T11 (T0 before). Seconds created -> resolved:
     # 3600, 7200, 14400 (T4), 86400 (T3), 172800 (T5), 259200 (T6), 777600 (T11, 9 days).
     # n = 7: median rank 4 -> 86400; p90 rank ceil(6.3) = 7 -> 777600.
     # Resolution clocks: cycle 1 of T1-T6, T11 = 7, breached T4, T11 -> 5/7 = 71.4 %;
     # all cycles adds T5 cycle 2 (breached) -> 5/8 = 62.5 %.
-    assert got.resolution == reporting.Resolution(
+    assert got.resolution == Resolution(
         7, 86400.0, 777600.0, WithinSla(first_cycle=71.4, all_cycles=62.5)
     )
 
@@ -232,8 +244,8 @@ async def test_team_filter_applies_to_every_figure(sessions: SessionMaker) -> No
 
     assert (got.volume.created, got.volume.by_channel["phone"]) == (2, 1)
     # 300 (T4), 2400 (T10): median rank 1, p90 rank ceil(1.8) = 2; both clocks met.
-    assert got.first_response == reporting.FirstResponse(2, 300.0, 2400.0, 100.0)
-    assert got.resolution == reporting.Resolution(1, 14400.0, 14400.0, WithinSla(0.0, 0.0))
+    assert got.first_response == FirstResponse(2, 300.0, 2400.0, 100.0)
+    assert got.resolution == Resolution(1, 14400.0, 14400.0, WithinSla(0.0, 0.0))
     assert got.sla_compliance == {
         "first_response": Compliance(2, 0, 100.0),
         "next_update": Compliance(1, 0, 100.0),  # T4; T10's met is at E
@@ -255,14 +267,14 @@ async def test_priority_and_channel_filters(sessions: SessionMaker) -> None:
 
     assert p1.volume.created == 3
     # 60 (T9), 120.5 (T2), 300 (T4): median rank 2, p90 rank 3.
-    assert p1.first_response == reporting.FirstResponse(3, 120.5, 300.0, 100.0)
+    assert p1.first_response == FirstResponse(3, 120.5, 300.0, 100.0)
     assert p1.escalation_rate == Rate(2, 3, 66.7)
     assert p1.backlog.by_priority == {"P1": 1, "P2": 0, "P3": 0, "P4": 0}
     assert p1.backlog.by_team == {"(none)": 1}
 
     assert chat.volume.by_channel == {"email": 0, "chat": 2, "phone": 0, "portal": 0, "api": 0}
     # T8 is unanswered and its clock only at risk: one duration, one finished clock.
-    assert chat.first_response == reporting.FirstResponse(1, 120.5, 120.5, 100.0)
+    assert chat.first_response == FirstResponse(1, 120.5, 120.5, 100.0)
     assert chat.first_contact_resolution == Rate(0, 1, 0.0)
     assert chat.csat == Csat(None, 0, 1, 0, 0.0)
     assert chat.backlog.by_status == {"new": 1, "open": 0, "awaiting_customer": 0, "on_hold": 0}
@@ -273,11 +285,9 @@ async def test_an_empty_window_has_zeros_and_nulls(sessions: SessionMaker) -> No
     later = datetime(2030, 1, 1, tzinfo=UTC)
     got = await summarise(sessions, start=later, end=later + timedelta(days=30))
 
-    assert got.volume == reporting.Volume(
-        0, {"email": 0, "chat": 0, "phone": 0, "portal": 0, "api": 0}, {}
-    )
-    assert got.first_response == reporting.FirstResponse(0, None, None, None)
-    assert got.resolution == reporting.Resolution(0, None, None, WithinSla(None, None))
+    assert got.volume == Volume(0, {"email": 0, "chat": 0, "phone": 0, "portal": 0, "api": 0}, {})
+    assert got.first_response == FirstResponse(0, None, None, None)
+    assert got.resolution == Resolution(0, None, None, WithinSla(None, None))
     assert got.sla_compliance == {m: Compliance(0, 0, None) for m in (FR, NU, RES, CSAT_FU)}
     assert got.first_contact_resolution == got.reopen_rate == Rate(0, 0, None)
     assert got.escalation_rate == Rate(0, 0, None)
@@ -307,10 +317,10 @@ async def test_bounds_in_any_zone_mean_the_same_instant(sessions: SessionMaker) 
 
 def test_nearest_rank_percentiles() -> None:
     values = [float(v) for v in range(1, 21)]  # 1..20
-    assert reporting.nearest_rank(values, 50) == 10.0  # ceil(10) = 10th
-    assert reporting.nearest_rank(values, 90) == 18.0  # ceil(18) = 18th
-    assert reporting.nearest_rank(values[:11], 90) == 10.0  # ceil(9.9) = 10th
-    assert reporting.nearest_rank([7.0], 90) == 7.0
-    assert reporting.nearest_rank([], 50) is None
-    assert reporting.percent(2, 3) == 66.7
-    assert reporting.percent(0, 0) is None
+    assert nearest_rank(values, 50) == 10.0  # ceil(10) = 10th
+    assert nearest_rank(values, 90) == 18.0  # ceil(18) = 18th
+    assert nearest_rank(values[:11], 90) == 10.0  # ceil(9.9) = 10th
+    assert nearest_rank([7.0], 90) == 7.0
+    assert nearest_rank([], 50) is None
+    assert percent(2, 3) == 66.7
+    assert percent(0, 0) is None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import socket
 
+from runtime.settings import REPO_ROOT, Settings
 from ticketflow.dev import DevOptions
-from ticketflow.settings import REPO_ROOT, Settings
 
 
 def free_port() -> int:

@@ -21,7 +21,8 @@ import yaml
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Channel, Plan, Priority, Status
-from domain.lifecycle import Ticket
+from domain.ticket.aggregate import Ticket
+from runtime.settings import DEFAULT_POLICY_FILE, get_settings
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from tests.conftest import Mailbox, eventually
@@ -32,7 +33,6 @@ from ticketflow.cli import main
 from ticketflow.commands import sla as sla_command
 from ticketflow.commands import tickets as tickets_command
 from ticketflow.commands.tickets import show_ticket
-from ticketflow.settings import DEFAULT_POLICY_FILE, get_settings
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 

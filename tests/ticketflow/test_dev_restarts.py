@@ -18,9 +18,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from runtime.settings import DEFAULT_POLICY_FILE
 from tests.ticketflow.devstack import Stack, processes_in, send_mail, stack
 from ticketflow.dev import DevOptions
-from ticketflow.settings import DEFAULT_POLICY_FILE
 
 SUBJECT = "sent after the sink's restart"
 PARTS = {"temporal", "smtp-sink", "worker", "api"}

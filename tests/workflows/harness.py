@@ -13,15 +13,17 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
-from domain.intake import decide
-from domain.policy import SupportPolicy, load_policy
-from domain.ticket import TicketCreate, TicketStarted
+from domain.intake.decide import decide
+from domain.policy.support import SupportPolicy
+from domain.ticket.requests import TicketCreate
+from domain.ticket.state import TicketStarted
+from runtime.policy_file import load_policy
+from runtime.settings import DEFAULT_POLICY_FILE
 from store.engine import create_engine, create_sessionmaker
 from store.models import Ticket as StoredTicket
 from store.models import TicketEventRow
 from store.repository import get_ticket, list_events
-from ticketflow.settings import DEFAULT_POLICY_FILE
-from ticketflow.temporal import build_worker
+from worker import build_worker
 
 DEFAULT_POLICY = load_policy(DEFAULT_POLICY_FILE)
 

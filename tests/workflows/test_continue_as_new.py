@@ -18,16 +18,16 @@ from aiosmtpd.controller import Controller
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentNote, AgentReply
 from domain.enums import ClockState, EventType, Metric
-from domain.lifecycle import Ticket
-from domain.policy_models import SlaTargets
+from domain.sla.terms import SlaTargets
+from domain.ticket.actions import AgentNote, AgentReply
+from domain.ticket.aggregate import Ticket
+from runtime.temporal import retrying_not_ready
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from store.models import TicketEventRow
 from tests.conftest import DEV_SERVER, Mailbox, _Handler, eventually, free_port
 from tests.workflows.harness import request, running_worker, started
-from ticketflow.temporal import retrying_not_ready
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 

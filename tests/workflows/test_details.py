@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.actions import AgentNote, AgentReply, Assign
-from domain.lifecycle import Ticket
+from domain.ticket.actions import AgentNote, AgentReply, Assign
+from domain.ticket.aggregate import Ticket
 from tests.workflows.harness import request, started
 from workflows.details import current_details
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentReply
 from domain.enums import ClockState, Metric
-from domain.lifecycle import Ticket
-from domain.policy_models import SlaTargets
-from domain.ticket import TicketStarted
+from domain.sla.terms import SlaTargets
+from domain.ticket.actions import AgentReply
+from domain.ticket.aggregate import Ticket
+from domain.ticket.state import TicketStarted
 from tests.conftest import Mailbox, eventually
 from tests.workflows.harness import request, running_worker, started
 from workflows import search_attributes as sa

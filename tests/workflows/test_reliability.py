@@ -19,10 +19,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentReply, Close, Rate, Resolve
 from domain.enums import ClockState, EventType, Metric, Status
-from domain.ticket import TicketStarted
-from domain.views import TicketBrief
+from domain.ticket.actions import AgentReply, Close, Rate, Resolve
+from domain.ticket.state import TicketStarted
+from domain.ticket.views import TicketBrief
 from store.engine import create_engine, create_sessionmaker, sync_url
 from store.models import OutboxEntry
 from tests.conftest import Mailbox, _Handler, eventually, free_port

@@ -14,21 +14,18 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ticketflow.temporal import PASSTHROUGH_MODULES
+from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
 
-def _replayer() -> Replayer:
+def _replayer(*, check_decisions: bool = False) -> Replayer:
     return Replayer(
         workflows=[TicketWorkflow],
         data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=sandbox_runner(check_decisions=check_decisions),
     )
 
 
@@ -52,6 +49,16 @@ def test_the_main_scenarios_are_recorded() -> None:
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_with_the_decisions_checked_by_the_sandbox(path: Path) -> None:
+    """The ticket's decisions, passed through in production (workflows/sandbox.py), run
+    inside the sandbox here, which refuses any clock, I/O or randomness in them."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = _replayer(check_decisions=True)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
 

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import CustomerReply, RequestInfo
 from domain.enums import ClockState, Metric, Status
-from domain.ticket import TicketStarted
+from domain.ticket.actions import CustomerReply, RequestInfo
+from domain.ticket.state import TicketStarted
 from store.engine import create_engine, create_sessionmaker
 from store.models import SlaEventRow
 from tests.conftest import Mailbox, eventually

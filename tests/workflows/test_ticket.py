@@ -11,8 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import AgentReply, Close
 from domain.enums import ClockState, EventType, Metric, Status
+from domain.ticket.actions import AgentReply, Close
 from store.engine import create_engine, create_sessionmaker
 from store.models import OutboxEntry, Ticket, TicketEventRow
 from tests.conftest import Mailbox, eventually
@@ -194,3 +194,24 @@ async def test_outbox_has_one_entry_per_email(
     assert [(e.ticket_id, e.template, e.status, e.attempts) for e in entries] == [
         (ticket_id, "acknowledgment", "sent", 1)
     ]
+
+
+async def test_the_timer_summary_names_what_it_waits_for(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """Operators read it on the timeline: the first timer waits for the at-risk point."""
+    box, port = smtp
+    ticket_id = _ticket_id()
+    async with running_worker(time_env.client, task_queue, database_url, port):
+        handle = await time_env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(started=started(ticket_id, datetime.now(UTC))),
+            id=ticket_id,
+            task_queue=task_queue,
+        )
+        await box.wait_for(1)
+        history = await handle.fetch_history()
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    converter = time_env.client.data_converter.payload_converter
+    summaries = [converter.from_payload(e.user_metadata.summary, str) for e in timers]
+    assert summaries[:1] == ["first response at risk (80 %)"]

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.settings import get_settings
 from ticketflow.commands import EXIT_FAILED, EXIT_OK
-from ticketflow.settings import get_settings
 
 if TYPE_CHECKING:
-    from domain.policy import SupportPolicy
-    from domain.policy_checks import Problem
+    from domain.policy.checks import Problem
+    from domain.policy.support import SupportPolicy
     from ticketflow.cli import Subparsers
 
 # Mappings whose keys are names the rest of the file refers to: dropping one of their entries
@@ -91,7 +91,8 @@ class PolicyCheck:
 
 def check_policy_file(path: Path) -> PolicyCheck:
     """Every problem found in the file, or the valid policy it holds."""
-    from domain.policy import PolicyError, load_policy
+    from domain.policy.support import PolicyError
+    from runtime.policy_file import load_policy
 
     try:
         return PolicyCheck(policy=load_policy(path), problems=[], references_checked=True)
@@ -121,7 +122,7 @@ def reference_problems_despite(data: Any) -> list[Problem] | None:
     """
     from pydantic import ValidationError
 
-    from domain.policy import PolicyError, SupportPolicy
+    from domain.policy.support import PolicyError, SupportPolicy
 
     pruned = copy.deepcopy(data)
     dropped: list[str] = []

@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime.settings import get_settings
 from ticketflow.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from ticketflow.settings import get_settings
 
 if TYPE_CHECKING:
-    from domain.calendar import CalendarSpec, Weekday
-    from domain.policy import SlaPolicy, SlaSelection, SupportPolicy
+    from domain.policy.models import SlaPolicy
+    from domain.policy.support import SupportPolicy
+    from domain.sla.calendar import CalendarSpec, Weekday
+    from domain.sla.terms import SlaSnapshot
     from ticketflow.cli import Subparsers
 
 # Kept in step with domain.enums (a test checks); spelled out so `--help` needs no domain import.
@@ -42,7 +44,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from domain.policy import PolicyError, load_policy
+    from domain.policy.support import PolicyError
+    from runtime.policy_file import load_policy
 
     path: Path = args.config or get_settings().policy_file
     try:
@@ -80,7 +83,7 @@ def explain(
     now: datetime,
 ) -> str:
     """The explanation as text: one fact per line, durations in human units."""
-    from domain.durations import format_duration
+    from domain.sla.durations import format_duration
 
     selection = policy.select_sla(
         priority=priority, plan=plan, category=category, channel=channel, created_year=now.year
@@ -163,13 +166,13 @@ def _weekly(spec: CalendarSpec) -> str:
 
 
 def _follows(previous: Weekday, day: Weekday) -> bool:
-    from domain.calendar import WEEKDAYS
+    from domain.sla.calendar import WEEKDAYS
 
     return WEEKDAYS.index(day) == WEEKDAYS.index(previous) + 1
 
 
-def _at_risk(selection: SlaSelection) -> str:
-    from domain.durations import format_duration
+def _at_risk(selection: SlaSnapshot) -> str:
+    from domain.sla.durations import format_duration
 
     if not selection.at_risk_percent:
         return "no at-risk warnings"
@@ -182,7 +185,7 @@ def _at_risk(selection: SlaSelection) -> str:
     return f"warned at {percents} of each target{example}"
 
 
-def _pauses(selection: SlaSelection) -> str:
+def _pauses(selection: SlaSnapshot) -> str:
     if not any(selection.pauses.values()):
         return "never paused"
     parts = [

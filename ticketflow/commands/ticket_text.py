@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.durations import format_duration
+from domain.sla.durations import format_duration
 
 if TYPE_CHECKING:
-    from domain.views import TicketView
+    from domain.ticket.views import TicketView
     from store.models import Ticket, TicketEventRow
     from ticketflow.commands.tickets import WorkflowRun
 

@@ -16,16 +16,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from runtime.settings import get_settings
 from ticketflow.commands import EXIT_OK, exit_process, fail, first_line
 from ticketflow.commands.sla import PRIORITIES
-from ticketflow.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from temporalio.client import Client
     from temporalio.service import RPCError
 
-    from domain.ticket import TicketState
+    from domain.ticket.state import TicketState
     from store.models import TicketEventRow
     from ticketflow.cli import Subparsers
 
@@ -153,7 +153,7 @@ def _show(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def run() -> int:
-        from ticketflow.temporal import connect
+        from runtime.temporal import connect
 
         address, namespace = settings.effective_temporal_address, settings.temporal_namespace
         try:
@@ -190,7 +190,7 @@ async def show_ticket(
 
     A ticket Temporal does not know is an error (exit 1). A store that cannot be read is only a
     warning: the state comes from Temporal, the events are left out (`"events": null`)."""
-    from domain.views import ticket_view
+    from domain.ticket.views import ticket_view
     from ticketflow.commands import ticket_text
 
     try:

@@ -1,0 +1,98 @@
+"""Cross-reference checks of a structurally valid support policy.
+
+Each problem is (key path, message), e.g. ("teams.billing.lead", "unknown agent 'zed'").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from itertools import product
+from typing import TYPE_CHECKING
+
+from domain.policy.models import CHANNELS, PLANS, PRIORITIES, SlaPolicy
+
+if TYPE_CHECKING:
+    from domain.policy.support import SupportPolicy
+
+Problem = tuple[str, str]
+
+
+def _unknown(
+    path: str, kind: str, values: Iterable[str | None], known: Iterable[Hashable]
+) -> list[Problem]:
+    known_set = set(known)
+    return [(path, f"unknown {kind} {value!r}") for value in values if value not in known_set]
+
+
+def _duplicates(path: str, kind: str, values: Sequence[str]) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for value in values:
+        if value in seen:
+            problems.append((path, f"duplicate {kind} {value!r}"))
+        seen.add(value)
+    return problems
+
+
+def reference_problems(policy: SupportPolicy) -> list[Problem]:
+    """Every dangling reference, duplicate and SLA coverage gap in `policy`."""
+    problems: list[Problem] = []
+    problems += _duplicates("categories", "category", policy.categories)
+    problems += _duplicates("languages", "language", policy.languages)
+    problems += _unknown(
+        "default_language", "language", [policy.default_language], policy.languages
+    )
+    for key, calendar in policy.calendars.items():
+        if calendar.id != key:
+            problems.append((f"calendars.{key}.id", f"must be {key!r} (its key) or left out"))
+    problems += _duplicates("sla_policies", "policy id", [p.id for p in policy.sla_policies])
+    for index, sla in enumerate(policy.sla_policies):
+        path = f"sla_policies.{index}"
+        problems += _unknown(f"{path}.calendar", "calendar", [sla.calendar], policy.calendars)
+        categories = sla.match.category or []
+        problems += _unknown(f"{path}.match.category", "category", categories, policy.categories)
+    problems += _coverage_problems(policy.sla_policies)
+    for key, team in policy.teams.items():
+        problems += _unknown(f"teams.{key}.lead", "agent", [team.lead], policy.agents)
+        problems += _unknown(f"teams.{key}.calendar", "calendar", [team.calendar], policy.calendars)
+    for key, agent in policy.agents.items():
+        problems += _unknown(f"agents.{key}.team", "team", [agent.team], policy.teams)
+        problems += _unknown(
+            f"agents.{key}.languages", "language", agent.languages, policy.languages
+        )
+    routing = policy.routing
+    for index, rule in enumerate(routing.rules):
+        path = f"routing.rules.{index}"
+        if rule.category is not None:
+            problems += _unknown(f"{path}.category", "category", [rule.category], policy.categories)
+        if rule.team is not None:
+            problems += _unknown(f"{path}.team", "team", [rule.team], policy.teams)
+    problems += _unknown(
+        "routing.default_category", "category", [routing.default_category], policy.categories
+    )
+    problems += _unknown("routing.default_team", "team", [routing.default_team], policy.teams)
+    for index, level in enumerate(policy.escalation.levels):
+        path = f"escalation.levels.{index}"
+        if level.notify_team is not None:
+            problems += _unknown(f"{path}.notify_team", "team", [level.notify_team], policy.teams)
+        problems += _unknown(f"{path}.notify_agents", "agent", level.notify_agents, policy.agents)
+    return problems
+
+
+def _coverage_problems(sla_policies: Sequence[SlaPolicy]) -> list[Problem]:
+    """Every ticket must get some SLA: check each (priority, plan, channel) without a category
+    (a policy that matches a ticket without a category matches it with any category)."""
+    uncovered = [
+        f"priority={priority}, plan={plan}, channel={channel}"
+        for priority, plan, channel in product(PRIORITIES, PLANS, CHANNELS)
+        if not any(
+            sla.match.matches(priority=priority, plan=plan, category=None, channel=channel)
+            for sla in sla_policies
+        )
+    ]
+    if not uncovered:
+        return []
+    shown = "; ".join(uncovered[:3]) + (
+        f"; and {len(uncovered) - 3} more" if len(uncovered) > 3 else ""
+    )
+    return [("sla_policies", f"no policy matches {shown} (end with a catch-all policy)")]

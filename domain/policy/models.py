@@ -1,0 +1,227 @@
+"""The parts of the support policy file: SLA policies, teams, agents, routing, escalation.
+
+`domain.policy.support` assembles them into `SupportPolicy` and checks the references between them;
+these models check only themselves. All are frozen and reject unknown keys, so a typo in the
+policy file is an error that names the key instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.enums import Channel, Metric, Plan, Priority, Status
+from domain.sla.durations import Duration, PositiveDuration
+from domain.sla.terms import SlaTargets
+
+# One vocabulary for the whole service: the policy file's values are the domain enums.
+PRIORITIES: tuple[Priority, ...] = tuple(Priority)
+PLANS: tuple[Plan, ...] = tuple(Plan)
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+STATUSES: tuple[Status, ...] = tuple(Status)
+# The clocks a policy sets targets for (the CSAT follow-up is set by the escalation ladder).
+METRICS: tuple[Metric, ...] = (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE, Metric.RESOLUTION)
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SlaMatch(PolicyModel):
+    """Conditions on a new ticket; each is "any of" the listed values, None matches anything.
+
+    A ticket without a category never matches a policy that lists categories.
+    """
+
+    priority: list[Priority] | None = Field(default=None, min_length=1)
+    plan: list[Plan] | None = Field(default=None, min_length=1)
+    category: list[str] | None = Field(default=None, min_length=1)
+    channel: list[Channel] | None = Field(default=None, min_length=1)
+
+    def matches(
+        self,
+        *,
+        priority: Priority | str,
+        plan: Plan | str,
+        category: str | None,
+        channel: Channel | str,
+    ) -> bool:
+        # Plain strings are accepted: StrEnum members compare equal to their values.
+        return (
+            (self.priority is None or priority in self.priority)
+            and (self.plan is None or plan in self.plan)
+            and (self.category is None or category in self.category)
+            and (self.channel is None or channel in self.channel)
+        )
+
+    @property
+    def is_catch_all(self) -> bool:
+        return (self.priority, self.plan, self.category, self.channel) == (None, None, None, None)
+
+
+def _default_pauses() -> dict[Metric, list[Status]]:
+    return {
+        Metric.NEXT_UPDATE: [Status.AWAITING_CUSTOMER],
+        Metric.RESOLUTION: [Status.AWAITING_CUSTOMER],
+    }
+
+
+class SlaPolicy(PolicyModel):
+    """Targets for the tickets its `match` selects. In the file, the first match wins."""
+
+    id: str = Field(min_length=1)
+    description: str = ""
+    match: SlaMatch
+    targets: SlaTargets
+    calendar: str
+    at_risk_percent: list[int] = Field(default_factory=lambda: [80])
+    pauses: dict[Metric, list[Status]] = Field(default_factory=_default_pauses)
+    reopen: Literal["new_cycle", "continue"] = "new_cycle"
+
+    @field_validator("at_risk_percent")
+    @classmethod
+    def _check_percentages(cls, value: list[int]) -> list[int]:
+        for percent in value:
+            if not 1 <= percent <= 99:
+                raise ValueError(f"at-risk percentage {percent} is not between 1 and 99")
+        return sorted(set(value))
+
+
+class TeamSpec(PolicyModel):
+    name: str = Field(min_length=1)
+    lead: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    calendar: str
+
+
+class AgentSpec(PolicyModel):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    team: str
+    skills: list[str] = Field(default_factory=list)
+    capacity: int = Field(ge=0, description="Most open tickets the agent is assigned at once.")
+    active: bool = True
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+
+
+@lru_cache(maxsize=256)
+def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    # Whole words only: "down" must not match "download", "api" not "rapid".
+    alternatives = "|".join(re.escape(keyword) for keyword in keywords)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+class RoutingRule(PolicyModel):
+    """If every given condition holds, the ticket gets the given category, team and priority.
+
+    Conditions: any of `keywords` as a whole word or phrase in the subject or description
+    (case-insensitive), any of `channel`, any of `plan`. `priority` applies only when the
+    request named none.
+    """
+
+    name: str = ""
+    keywords: list[str] | None = Field(default=None, min_length=1)
+    channel: list[Channel] | None = Field(default=None, min_length=1)
+    plan: list[Plan] | None = Field(default=None, min_length=1)
+    category: str | None = None
+    team: str | None = None
+    priority: Priority | None = None
+
+    @model_validator(mode="after")
+    def _check_rule(self) -> RoutingRule:
+        if self.keywords is None and self.channel is None and self.plan is None:
+            raise ValueError("a routing rule needs keywords, channel or plan")
+        if self.category is None and self.team is None and self.priority is None:
+            raise ValueError("a routing rule must set category, team or priority")
+        if self.keywords is not None and not all(keyword.strip() for keyword in self.keywords):
+            raise ValueError("keywords must not be blank")
+        return self
+
+    def matches(
+        self, *, subject: str, description: str, channel: Channel | str, plan: Plan | str
+    ) -> bool:
+        if self.channel is not None and channel not in self.channel:
+            return False
+        if self.plan is not None and plan not in self.plan:
+            return False
+        if self.keywords is None:
+            return True
+        pattern = _keyword_pattern(tuple(keyword.strip() for keyword in self.keywords))
+        return pattern.search(subject) is not None or pattern.search(description) is not None
+
+
+class RoutingSpec(PolicyModel):
+    """Routing of a new ticket. Rules are tried in order; each of category, team and priority
+    comes from the first matching rule that sets it, else from the defaults. A plan listed in
+    `raise_priority_for_plans` then moves the priority one step up (P3 -> P2; P1 stays P1)."""
+
+    rules: list[RoutingRule] = Field(default_factory=list)
+    raise_priority_for_plans: list[Plan] = Field(default_factory=list)
+    default_category: str
+    default_team: str
+    default_priority: Priority = Priority.P3
+
+
+class EscalationLevel(PolicyModel):
+    level: int = Field(ge=0, le=3)
+    name: str = Field(min_length=1)
+    notify_team: str | None = None
+    notify_agents: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_audience(self) -> EscalationLevel:
+        if self.notify_team is None and not self.notify_agents:
+            raise ValueError("an escalation level needs notify_team or notify_agents")
+        return self
+
+
+def _seed_unresolved_after() -> dict[Priority, int]:
+    return {
+        Priority.P1: 3600,
+        Priority.P2: 4 * 3600,
+        Priority.P3: 24 * 3600,
+        Priority.P4: 72 * 3600,
+    }
+
+
+class EscalationSpec(PolicyModel):
+    """The ladder (level 0 first, no gaps) and when a ticket climbs it automatically."""
+
+    levels: list[EscalationLevel] = Field(min_length=1)
+    unresolved_after: dict[Priority, PositiveDuration] = Field(
+        default_factory=_seed_unresolved_after
+    )
+    reopen_threshold: int = Field(default=3, ge=1)
+    low_csat_threshold: int = Field(default=3, ge=1, le=5)
+
+    @field_validator("levels")
+    @classmethod
+    def _check_ladder(cls, value: list[EscalationLevel]) -> list[EscalationLevel]:
+        numbers = [level.level for level in value]
+        if numbers != list(range(len(numbers))):
+            raise ValueError(f"levels must be listed as 0, 1, 2, ... in order, got {numbers}")
+        return value
+
+    @field_validator("unresolved_after")
+    @classmethod
+    def _check_every_priority(cls, value: dict[Priority, int]) -> dict[Priority, int]:
+        missing = [priority for priority in PRIORITIES if priority not in value]
+        if missing:
+            raise ValueError(f"missing priorities {', '.join(missing)}")
+        return value
+
+
+class LifecycleSpec(PolicyModel):
+    """Timers of a ticket's life outside the SLA clocks, in seconds."""
+
+    awaiting_customer_reminder_after: Duration = 48 * 3600
+    auto_resolve_after_reminder: Duration = 5 * 86400
+    auto_close_resolved_after: Duration = 4 * 86400
+    reopen_window: Duration = 7 * 86400
+    csat_survey_after: Duration = 24 * 3600
+    email_delivery_deadline: PositiveDuration = 24 * 3600
+    """How long an email is retried (SMTP down, refusing, slow) before it is recorded as
+    `notification_failed` and shown to operators."""

@@ -1,0 +1,257 @@
+"""`Ticket`: the one aggregate of a ticket: creation, every action, and what time does.
+
+The workflow is a thin durable shell around it: it supplies `workflow.now()`, runs the
+`validate_*` checks in its Update validators (so a refused action never enters history),
+records the events and sends the notifications the returned `Effects` hold. Each concern
+is a module of functions over a `Change` that this class calls: `agent` (the agents'
+actions), `customer` (replies, scores), `transitions` (the status machine), `clocks` (the
+SLA clocks), `escalation` (the ladder) and `timers` (reminder, auto-resolve, auto-close,
+survey). Nothing here reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from domain.enums import EventType, Metric
+from domain.sla import clocks as sla
+from domain.ticket import agent, clocks, customer, escalation, timers, transitions
+from domain.ticket.actions import (
+    Action,
+    AgentNote,
+    AgentReply,
+    Assign,
+    ChangePriority,
+    Close,
+    CustomerReply,
+    Escalate,
+    Hold,
+    Rate,
+    Reopen,
+    RequestInfo,
+    Resolve,
+)
+from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects
+from domain.ticket.notifications import Notification
+from domain.ticket.state import TicketStarted, TicketState
+
+
+class Ticket:
+    """One ticket's state and everything that changes it. Each change runs on a `Change`
+    and is kept only once it is complete, so a refused action leaves the state as it was."""
+
+    def __init__(self, state: TicketState, mail_domain: str) -> None:
+        self.state = state
+        self.mail_domain = mail_domain
+
+    def _apply(self, step: Callable[[Change], None]) -> Effects:
+        change = Change(self.state, self.mail_domain)
+        step(change)
+        self.state = change.state
+        return change.effects
+
+    @classmethod
+    def create(cls, started: TicketStarted) -> tuple[Ticket, Effects]:
+        """The new ticket with its first clocks, its `created` event and the acknowledgment."""
+        request, at = started.request, started.created_at
+        state = TicketState(
+            ticket_id=started.ticket_id,
+            subject=request.subject,
+            description=request.description,
+            requester=request.requester,
+            channel=request.channel,
+            priority=started.priority,
+            category=started.category,
+            tags=list(request.tags),
+            team=started.team,
+            assignee=started.assignee,
+            first_assignee=started.assignee,
+            created_at=at,
+            updated_at=at,
+            sla=started.sla,
+            lifecycle=started.lifecycle,
+            escalation=started.escalation,
+            related_ticket_id=started.related_ticket_id,
+        )
+        change = Change(state, started.mail_domain)
+        for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
+            clock = sla.start_clock(started.sla, metric, at)
+            if clock is not None:
+                clocks.set_clock(change, clock)
+        created = change.event(
+            EventType.CREATED,
+            at,
+            CUSTOMER,
+            channel=request.channel.value,
+            priority=started.priority.value,
+            category=started.category,
+            team=started.team,
+            assignee=started.assignee,
+            queued=started.assignee is None,
+            related_ticket_id=started.related_ticket_id,
+            sla_policy=started.sla.policy_id,
+            sla_policy_version=started.sla.policy_version,
+            sla_reason=started.sla.reason,
+        )
+        first_response = change.state.clocks.get(Metric.FIRST_RESPONSE)
+        due = first_response.due_at if first_response else None
+        ack = change.notify_customer(
+            created,
+            "acknowledgment",
+            first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
+        )
+        change.update(thread_message_id=ack.message_id)
+        return cls(change.state, started.mail_domain), change.effects
+
+    # -- checks (the workflow's Update validators) -----------------------------------------------
+
+    def check(self, action: Action) -> None:
+        transitions.check(self.state, action)
+
+    def validate_reply(self) -> None:
+        agent.check_reply(self.state)
+
+    def validate_assign(self, assign: Assign) -> None:
+        agent.check_assign(self.state, assign)
+
+    def validate_priority(self, change: ChangePriority) -> None:
+        agent.check_priority(self.state, change)
+
+    def validate_escalate(self, escalate: Escalate) -> None:
+        agent.check_escalate(self.state, escalate)
+
+    def validate_customer_reply(self, at: datetime) -> None:
+        customer.check_reply(self.state, at)
+
+    def validate_rate(self, rate: Rate) -> None:
+        customer.check_rate(self.state)
+
+    # -- the agents' actions ---------------------------------------------------------------------
+
+    def reply(self, reply: AgentReply, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.reply(change, reply, at))
+
+    def note(self, note: AgentNote, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.note(change, note, at))
+
+    def request_info(self, request: RequestInfo, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.request_info(change, request, at))
+
+    def assign(self, assign: Assign, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.assign(change, assign, at))
+
+    def change_priority(self, new: ChangePriority, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.change_priority(change, new, at))
+
+    def escalate(self, escalate: Escalate, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.escalate(change, escalate, at))
+
+    def hold(self, hold: Hold, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.hold(change, hold, at))
+
+    def resolve(self, resolve: Resolve, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.resolve(change, resolve, at))
+
+    def reopen(self, reopen: Reopen, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.reopen(change, reopen, at))
+
+    def close(self, close: Close, at: datetime) -> Effects:
+        return self._apply(lambda change: agent.close(change, close, at))
+
+    # -- the customer's side ---------------------------------------------------------------------
+
+    def customer_reply(self, reply: CustomerReply, at: datetime) -> Effects:
+        return self._apply(lambda change: customer.reply(change, reply, at))
+
+    def rate(self, rate: Rate, at: datetime) -> Effects:
+        return self._apply(lambda change: customer.rate(change, rate, at))
+
+    def note_notification(
+        self,
+        effects: Effects,
+        kind: EventType,
+        notification: Notification,
+        at: datetime,
+        error: str | None = None,
+    ) -> None:
+        """Put a sent (or permanently refused) email on the timeline, into `effects`."""
+        data: dict[str, object] = {
+            "template": notification.template,
+            "for_seq": notification.seq,
+            "message_id": notification.message_id,
+        }
+        if error:
+            data["error"] = error
+        change = Change(self.state, self.mail_domain)
+        if kind == EventType.NOTIFICATION_FAILED:
+            change.update(notifications_failed=self.state.notifications_failed + 1)
+        change.event(kind, at, SYSTEM, **data)
+        self.state = change.state
+        effects.events += change.effects.events
+
+    # -- time ------------------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> Effects:
+        """Everything due by `now`, in time order, each step at its own instant: SLA points
+        and their escalations, unresolved-time steps, the reminder, auto-resolve, auto-close
+        and the survey.
+
+        Invariant: afterwards `next_wakeup()` is None or after `now`, unless the ticket is
+        `finished(now)`; a timer that fired late (a worker down for days) catches up on every
+        step it missed, each at its own instant.
+        """
+        change = Change(self.state, self.mail_domain)
+        while (due := next_wakeup(change.state)) is not None and due <= now:
+            before = change.state
+            # 1. The clocks reach their at-risk points and breaches; the ladder answers.
+            escalation.on_sla_transitions(change, clocks.advance(change, due))
+            # 2. Unresolved too long: one level up per multiple of the priority's threshold.
+            escalation.escalate_unresolved(change, due)
+            # 3. The lifecycle timer: reminder, auto-resolve, auto-close or survey.
+            timers.fire(change, due)
+            if change.state is before:  # nothing was due after all (the end of a closed ticket)
+                break
+        self.state = change.state
+        return change.effects
+
+    def next_wakeup(self) -> datetime | None:
+        """The nearest instant at which the ticket does something by itself."""
+        return next_wakeup(self.state)
+
+    def wakeup_summary(self, due: datetime | None) -> str:
+        """What the timer set for `due` waits for, as operators read it on the timeline."""
+        if due is None:
+            return "waiting"
+        state = self.state
+        if (clock_point := clocks.deadline_summary(state, due)) is not None:
+            return clock_point
+        if escalation.unresolved_deadline(state) == due:
+            return escalation.unresolved_summary(state)
+        return timers.summary(state)
+
+    def lifecycle_deadline(self) -> datetime | None:
+        return timers.deadline(self.state)
+
+    def unresolved_deadline(self) -> datetime | None:
+        return escalation.unresolved_deadline(self.state)
+
+    def ends_at(self) -> datetime | None:
+        return timers.ends_at(self.state)
+
+    def followup_owed(self) -> bool:
+        return customer.followup_owed(self.state)
+
+    def finished(self, now: datetime) -> bool:
+        return timers.finished(self.state, now)
+
+
+def next_wakeup(state: TicketState) -> datetime | None:
+    """The nearest of the clocks' next point, the next unresolved step and the lifecycle
+    timer."""
+    candidates = (
+        clocks.next_deadline(state),
+        escalation.unresolved_deadline(state),
+        timers.deadline(state),
+    )
+    return min((t for t in candidates if t is not None), default=None)
