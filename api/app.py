@@ -29,7 +29,8 @@ def mail_domain(mail_from: str) -> str:
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
-    token_table = TokenTable(parse_tokens(settings.tokens))
+    tokens = settings.tokens.get_secret_value() if settings.tokens else None
+    token_table = TokenTable(parse_tokens(tokens))
     policy = load_policy(settings.policy_file)
 
     @asynccontextmanager
