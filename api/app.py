@@ -12,7 +12,9 @@ from temporalio.client import Client
 from api import errors, observability
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
+from api.config import ApiSettings
 from api.limits import BodySizeLimit
+from api.ratelimit import RequestRateLimit
 from api.routes import health, inbound, metrics, sla, tickets
 from api.service import TicketService
 from domain.policy import load_policy
@@ -27,8 +29,14 @@ def mail_domain(mail_from: str) -> str:
     return address.rpartition("@")[2] or "ticketflow.local"
 
 
-def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal: Client | None = None,
+    bounds: ApiSettings | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
+    bounds = bounds or ApiSettings()
     tokens = settings.tokens.get_secret_value() if settings.tokens else None
     token_table = TokenTable(parse_tokens(tokens))
     policy = load_policy(settings.policy_file)
@@ -62,8 +70,14 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="1",
         summary="Support tickets as durable Temporal workflows with exact SLAs.",
         lifespan=lifespan,
+        responses=errors.documented(413, 429),
     )
+    app.state.bounds = bounds
+    # Added innermost first: latency (outermost) sees every answer, a refused rate never
+    # reads its body, and the body limit buffers what the routes parse.
     app.add_middleware(BodySizeLimit)
+    if bounds.rate_limit_enabled:
+        app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
     observability.install(app)
     errors.install(app)
     app.include_router(health.router)
