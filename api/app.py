@@ -14,6 +14,7 @@ from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
 from api.config import ApiSettings
 from api.limits import BodySizeLimit
+from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
 from api.routes import health, inbound, metrics, sla, tickets
 from api.service import TicketService
@@ -74,7 +75,8 @@ def create_app(
     )
     app.state.bounds = bounds
     # Added innermost first: latency (outermost) sees every answer, a refused rate never
-    # reads its body, and the body limit buffers what the routes parse.
+    # reads its body, the body limit buffers what the NUL check and the routes read.
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit)
     if bounds.rate_limit_enabled:
         app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
