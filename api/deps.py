@@ -13,7 +13,7 @@ from api.agent_actions import AgentActions
 from api.auth import Principal, TokenTable, bearer_token
 from api.config import ApiSettings
 from api.errors import ApiError
-from api.idempotency import KEY_RULE, MAX_KEY_CHARS, valid_key
+from api.idempotency import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS, valid_key
 from api.service import TicketService
 from domain.enums import Role
 
@@ -78,6 +78,8 @@ def _idempotency_key(
         Header(
             alias="Idempotency-Key",
             max_length=MAX_KEY_CHARS,
+            # Described, not enforced here: `valid_key` below refuses with its own message.
+            json_schema_extra={"pattern": KEY_PATTERN},
             description=f"Optional; {KEY_RULE}. A repeat of the request returns the first result.",
         ),
     ] = None,
