@@ -20,7 +20,7 @@ LIMITED_CLASSES = frozenset({*(role.value for role in Role), ANONYMOUS})
 class RateLimit(BaseModel):
     """`per_second` sustained, with bursts of up to `burst` requests at once."""
 
-    per_second: int = Field(ge=1)
+    per_second: float = Field(gt=0, description="below 1 for slower: 0.1 is one per 10 s")
     burst: int = Field(ge=1)
 
     @model_validator(mode="after")
@@ -36,7 +36,7 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     rate_limit_enabled: bool = Field(default=True, alias="RATE_LIMIT_ENABLED")
-    rate_limit_per_second: int = Field(default=20, ge=1, alias="RATE_LIMIT_PER_SECOND")
+    rate_limit_per_second: float = Field(default=20, gt=0, alias="RATE_LIMIT_PER_SECOND")
     rate_limit_burst: int = Field(default=40, ge=1, alias="RATE_LIMIT_BURST")
     rate_limit_roles: dict[str, RateLimit] = Field(default_factory=dict, alias="RATE_LIMIT_ROLES")
     """Per role (`service`, `agent`, `admin`) or `anonymous`, as JSON:

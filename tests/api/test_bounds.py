@@ -53,9 +53,9 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 # -- rate limits -------------------------------------------------------------------------
 
-# One request a second with bursts of 3: a moving window of 3 requests per 3 seconds, so
-# a fourth request right after three is refused even on a slow machine.
-SLOW = {"per_second": 1, "burst": 3}
+# One request in 20 s with bursts of 3: a moving window of 3 requests per 60 seconds, so
+# a fourth request right after three is refused even on a very slow machine.
+SLOW = {"per_second": 0.05, "burst": 3}
 
 
 async def test_a_token_over_its_burst_gets_429_with_retry_after(sqlite_url: str) -> None:
@@ -65,7 +65,7 @@ async def test_a_token_over_its_burst_gets_429_with_retry_after(sqlite_url: str)
             assert (await http.get(EXPLAIN, headers=SERVICE)).status_code == 200
         refused = await http.get(EXPLAIN, headers=SERVICE)
         error = assert_error(refused, 429, "rate_limited")
-        assert 1 <= int(refused.headers["Retry-After"]) <= 3
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert "svc" not in error["message"]  # never echoes the token
         # Another token, even of another role, has its own count.
         assert (await http.get(EXPLAIN, headers=ALICE)).status_code == 200
@@ -77,9 +77,9 @@ async def test_a_token_over_its_burst_gets_429_with_retry_after(sqlite_url: str)
 async def test_each_role_has_its_own_limit(sqlite_url: str) -> None:
     app = build(
         sqlite_url,
-        RATE_LIMIT_PER_SECOND=1,
+        RATE_LIMIT_PER_SECOND=0.05,
         RATE_LIMIT_BURST=2,
-        RATE_LIMIT_ROLES={"admin": {"per_second": 5, "burst": 5}},
+        RATE_LIMIT_ROLES={"admin": {"per_second": 0.1, "burst": 5}},
     )
     async with serving(app) as http:
         admin = [(await http.get(EXPLAIN, headers=ADMIN)).status_code for _ in range(6)]
@@ -103,7 +103,9 @@ async def test_requests_without_a_known_token_count_per_address(sqlite_url: str)
 
 
 async def test_rate_limits_can_be_switched_off(sqlite_url: str) -> None:
-    app = build(sqlite_url, RATE_LIMIT_ENABLED=False, RATE_LIMIT_PER_SECOND=1, RATE_LIMIT_BURST=1)
+    app = build(
+        sqlite_url, RATE_LIMIT_ENABLED=False, RATE_LIMIT_PER_SECOND=0.05, RATE_LIMIT_BURST=1
+    )
     async with serving(app) as http:
         statuses = {(await http.get(EXPLAIN, headers=SERVICE)).status_code for _ in range(3)}
     assert statuses == {200}
@@ -118,12 +120,12 @@ def test_role_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(
         "RATE_LIMIT_ROLES", json.dumps({"service": {"per_second": 100, "burst": 250}})
     )
-    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", "5")
+    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", "0.5")
     monkeypatch.setenv("RATE_LIMIT_BURST", "10")
     settings = ApiSettings()
     service, agent = window(settings.rate_limit("service")), window(settings.rate_limit("agent"))
     assert (service.amount, service.multiples) == (250, 3)  # ceil(2.5) seconds
-    assert (agent.amount, agent.multiples) == (10, 2)
+    assert (agent.amount, agent.multiples) == (10, 20)  # one every 2 s on average
 
 
 @pytest.mark.parametrize(
@@ -132,9 +134,10 @@ def test_role_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         {"RATE_LIMIT_ROLES": {"operator": SLOW}},
         {"RATE_LIMIT_ROLES": {"agent": {"per_second": 10, "burst": 5}}},
         {"RATE_LIMIT_PER_SECOND": 0},
+        {"RATE_LIMIT_ROLES": {"service": {"per_second": -1, "burst": 5}}},
         {"METRICS_MAX_WINDOW_DAYS": 0},
     ],
-    ids=["unknown-role", "burst-below-rate", "zero-rate", "zero-window"],
+    ids=["unknown-role", "burst-below-rate", "zero-rate", "negative-rate", "zero-window"],
 )
 def test_impossible_bounds_stop_the_api_at_start(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
