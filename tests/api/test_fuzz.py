@@ -96,7 +96,7 @@ def test_every_route_is_fuzzed() -> None:
         for method in route.methods or ()
     }
     assert routes == set(OPERATIONS)
-    assert len(routes) == 22
+    assert len(routes) >= 22  # the 22 of this writing: none may drop out unnoticed
 
 
 REACHED = [
