@@ -90,7 +90,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             host=settings.effective_smtp_host,
             port=settings.effective_smtp_port,
             username=settings.smtp_username,
-            password=settings.smtp_password,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             starttls=settings.smtp_starttls,
             use_tls=settings.smtp_use_tls,
             timeout=settings.smtp_timeout,

@@ -12,7 +12,10 @@ from temporalio.client import Client
 from api import errors, observability
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
+from api.config import ApiSettings
 from api.limits import BodySizeLimit
+from api.nul import RefuseNul
+from api.ratelimit import RequestRateLimit
 from api.routes import health, inbound, metrics, sla, tickets
 from api.service import TicketService
 from runtime.policy_file import load_policy
@@ -27,9 +30,16 @@ def mail_domain(mail_from: str) -> str:
     return address.rpartition("@")[2] or "ticketflow.local"
 
 
-def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal: Client | None = None,
+    bounds: ApiSettings | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
-    token_table = TokenTable(parse_tokens(settings.tokens))
+    bounds = bounds or ApiSettings()
+    tokens = settings.tokens.get_secret_value() if settings.tokens else None
+    token_table = TokenTable(parse_tokens(tokens))
     policy = load_policy(settings.policy_file)
 
     @asynccontextmanager
@@ -61,8 +71,15 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="1",
         summary="Support tickets as durable Temporal workflows with exact SLAs.",
         lifespan=lifespan,
+        responses=errors.documented(413, 429),
     )
+    app.state.bounds = bounds
+    # Added innermost first: latency (outermost) sees every answer, a refused rate never
+    # reads its body, the body limit buffers what the NUL check and the routes read.
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit)
+    if bounds.rate_limit_enabled:
+        app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
     observability.install(app)
     errors.install(app)
     app.include_router(health.router)

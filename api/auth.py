@@ -65,6 +65,14 @@ def _valid_agent_id(agent_id: str) -> bool:
     return printable and len(agent_id) <= MAX_AGENT_ID_CHARS
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, else None."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 class TokenTable:
     def __init__(self, tokens: dict[str, Principal]) -> None:
         self._tokens = tokens

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -9,9 +10,10 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.agent_actions import AgentActions
-from api.auth import Principal, TokenTable
+from api.auth import Principal, TokenTable, bearer_token
+from api.config import ApiSettings
 from api.errors import ApiError
-from api.idempotency import KEY_RULE, MAX_KEY_CHARS, valid_key
+from api.idempotency import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS, valid_key
 from api.service import TicketService
 from domain.enums import Role
 
@@ -32,15 +34,32 @@ def _service(request: Request) -> TicketService:
 
 
 def _principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise ApiError(401, "unauthorized", "missing bearer token")
     tokens: TokenTable = request.app.state.tokens
-    principal = tokens.lookup(token.strip())
+    principal = tokens.lookup(token)
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown token")
     return principal
+
+
+def _bounds(request: Request) -> ApiSettings:
+    bounds: ApiSettings = request.app.state.bounds
+    return bounds
+
+
+def _metrics_scraper(request: Request) -> None:
+    """`GET /metrics` is open unless `METRICS_TOKEN` is set; then only that token reads it."""
+    expected = _bounds(request).metrics_token
+    if expected is None:
+        return
+    token = bearer_token(request.headers.get("authorization", ""))
+    # Constant-time, like TokenTable.lookup: no timing oracle on a prefix of the token.
+    if token is None or not hmac.compare_digest(
+        token.encode(), expected.get_secret_value().encode()
+    ):
+        raise ApiError(401, "unauthorized", "GET /metrics needs the metrics token")
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -59,6 +78,8 @@ def _idempotency_key(
         Header(
             alias="Idempotency-Key",
             max_length=MAX_KEY_CHARS,
+            # Described, not enforced here: `valid_key` below refuses with its own message.
+            json_schema_extra={"pattern": KEY_PATTERN},
             description=f"Optional; {KEY_RULE}. A repeat of the request returns the first result.",
         ),
     ] = None,
@@ -75,4 +96,6 @@ AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Ro
 ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
 AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]
 StaffPrincipal = Annotated[Principal, Depends(require(Role.AGENT, Role.ADMIN))]
+BoundsDep = Annotated[ApiSettings, Depends(_bounds)]
+MetricsScraper = Annotated[None, Depends(_metrics_scraper)]
 IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
@@ -19,6 +21,51 @@ from runtime.temporal import workflow_exists
 log = logging.getLogger("ticketflow.api")
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable, e.g. `invalid_transition`")
+    message: str = Field(description="for people; never a stack trace or a secret")
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error the API answers."""
+
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    401: "No bearer token, or an unknown one",
+    403: "The token's role may not do this",
+    404: "No such ticket",
+    409: "Refused in the ticket's current state (the message names it)",
+    413: "The request body is over 1 MiB, however it was sent",
+    422: "A parameter or the body is invalid (the message names the field)",
+    429: "Over the token's (or the address's) rate limit",
+    503: "Temporal or the store is unreachable",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the limit lets a request through again",
+            "schema": {"type": "integer", "minimum": 1},
+            "required": True,
+        }
+    },
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these error statuses, all in the error shape."""
+    return {
+        status: {
+            "model": ErrorOut,
+            "description": _MEANINGS[status],
+            **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
+        }
+        for status in statuses
+    }
+
+
 class ApiError(Exception):
     """An HTTP-level refusal (auth, size) raised by the API layer itself."""
 
@@ -29,12 +76,15 @@ class ApiError(Exception):
         self.message = message
 
 
-def error_response(status_code: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+def error_response(
+    status_code: int, code: str, message: str, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """Every error the API sends, from a handler below or from a middleware before routing."""
+    all_headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else {}
     return JSONResponse(
         status_code=status_code,
         content={"error": {"code": code, "message": message}},
-        headers=headers,
+        headers={**all_headers, **(headers or {})},
     )
 
 
@@ -79,6 +129,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        if err.status_code == 400:
+            # The framework's answer to a body it cannot decode (bytes that are not UTF-8);
+            # malformed JSON is already a 422, and 422 is what payload errors are here.
+            return error_response(422, "validation_error", f"body: {err.detail}")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return error_response(
             err.status_code, codes.get(err.status_code, "http_error"), str(err.detail)

@@ -25,6 +25,8 @@ MAX_KEY_CHARS = 200
 """`idempotency_keys.key` is VARCHAR(200); action keys are held to the same bound."""
 
 KEY_RULE = f"must be 1-{MAX_KEY_CHARS} printable ASCII characters"
+KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"
+"""`valid_key` as the OpenAPI description states it (with maxLength `MAX_KEY_CHARS`)."""
 
 
 def valid_key(key: str) -> bool:

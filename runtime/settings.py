@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int | None = Field(default=None, alias="SMTP_PORT")
     smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
-    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_password: SecretStr | None = Field(default=None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
     smtp_use_tls: bool = Field(default=False, alias="SMTP_USE_TLS")
     smtp_timeout: float = Field(default=30.0, gt=0, le=30.0, alias="SMTP_TIMEOUT")
@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     its heartbeat timeout is 45 s)."""
     mail_from: str = Field(default="Support <support@ticketflow.local>", alias="MAIL_FROM")
     policy_file: Path = Field(default=DEFAULT_POLICY_FILE, alias="TICKETFLOW_CONFIG")
-    tokens: str | None = Field(default=None, alias="TICKETFLOW_TOKENS")
+    tokens: SecretStr | None = Field(default=None, alias="TICKETFLOW_TOKENS")
+    """Secrets are `SecretStr`: a repr, a log line or a dump shows `**********`."""
     ticket_prefix: str = Field(default="TKT", alias="TICKETFLOW_TICKET_PREFIX")
     api_host: str = Field(default="127.0.0.1", alias="API_HOST")
     api_port: int = Field(default=8000, alias="API_PORT")

@@ -3,7 +3,6 @@ the two pure helpers behind them (percentages, nearest-rank percentiles)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -83,11 +82,3 @@ class Summary:
 def percent(part: int, whole: int) -> float | None:
     """`part / whole` as 0-100 rounded to one decimal; None when there is nothing to divide."""
     return round(100 * part / whole, 1) if whole else None
-
-
-def nearest_rank(ordered: Sequence[float], p: int) -> float | None:
-    """The p-th percentile of ascending values: the ceil(p/100 * n)-th smallest (1-based)."""
-    if not ordered:
-        return None
-    rank = max(1, -(-p * len(ordered) // 100))
-    return ordered[rank - 1]

@@ -2,9 +2,9 @@
 
 Invariants: a window is half-open, `start <= t < end`, compared in UTC (SQLite keeps
 timestamps as naive UTC text, so bounds are converted to UTC before binding). Filters
-match the ticket's current team, priority and channel, as the ticket list does. Counts
-and rates are SQL aggregates; durations are exact wall-clock seconds computed from the
-fetched timestamps, and percentiles are nearest-rank, so both backends agree exactly.
+match the ticket's current team, priority and channel, as the ticket list does. Every
+figure is computed by the database, counts and rates as aggregates, durations and their
+nearest-rank percentiles in `store.durations`; both backends agree exactly.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.enums import Channel, Metric, Priority
+from store.durations import durations
 from store.models import SlaEventRow, Ticket, TicketEventRow
 from store.report_figures import (
     Backlog,
@@ -30,7 +31,6 @@ from store.report_figures import (
     Summary,
     Volume,
     WithinSla,
-    nearest_rank,
     percent,
 )
 from store.repository import OPEN_STATUSES
@@ -44,11 +44,6 @@ def _utc(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("window bounds must be timezone-aware")
     return at.astimezone(UTC)
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands timestamps back naive (they are stored as UTC); PostgreSQL aware."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -89,12 +84,6 @@ def _clocks(ticket_ids: Any, metric: Metric | None = None) -> Subquery:
     return events.group_by(*keys).subquery("clocks")
 
 
-async def _durations(session: AsyncSession, begin: Any, finish: Any, *where: Any) -> list[float]:
-    """Ascending wall-clock seconds from `begin` to `finish`, where `finish` is set."""
-    rows = await session.execute(select(begin, finish).where(finish.is_not(None), *where))
-    return sorted((_aware(b) - _aware(a)).total_seconds() for a, b in rows)
-
-
 def _escalated(*, up_only: bool) -> ColumnElement[bool]:
     """The ticket has an `escalated` event (raising the level, if `up_only`)."""
     event = select(TicketEventRow.seq).where(
@@ -125,7 +114,7 @@ async def _created(session: AsyncSession, scope: _Scope) -> tuple[Volume, Rate]:
 
 async def _first_response(session: AsyncSession, scope: _Scope) -> FirstResponse:
     created = (scope.within(Ticket.created_at), *scope.filters)
-    seconds = await _durations(session, Ticket.created_at, Ticket.first_responded_at, *created)
+    taken = await durations(session, Ticket.created_at, Ticket.first_responded_at, *created)
     clocks = _clocks(select(Ticket.id).where(*created), Metric.FIRST_RESPONSE)
     finished, within = await _one_row(
         session,
@@ -133,13 +122,14 @@ async def _first_response(session: AsyncSession, scope: _Scope) -> FirstResponse
         .select_from(clocks)
         .where(clocks.c.cycle == 1),
     )
-    p50, p90 = nearest_rank(seconds, 50), nearest_rank(seconds, 90)
-    return FirstResponse(len(seconds), p50, p90, percent(within, finished))
+    return FirstResponse(
+        taken.count, taken.median_seconds, taken.p90_seconds, percent(within, finished)
+    )
 
 
 async def _resolution(session: AsyncSession, scope: _Scope) -> Resolution:
     resolved = (scope.within(Ticket.resolved_at), *scope.filters)
-    seconds = await _durations(session, Ticket.created_at, Ticket.resolved_at, *resolved)
+    taken = await durations(session, Ticket.created_at, Ticket.resolved_at, *resolved)
     clocks = _clocks(select(Ticket.id).where(*resolved), Metric.RESOLUTION)
     ok, first = clocks.c.breached_at.is_(None), clocks.c.cycle == 1
     finished, within, first_finished, first_within = await _one_row(
@@ -148,9 +138,8 @@ async def _resolution(session: AsyncSession, scope: _Scope) -> Resolution:
             func.count(), _count_if(ok), _count_if(first), _count_if(and_(first, ok))
         ).select_from(clocks),
     )
-    p50, p90 = nearest_rank(seconds, 50), nearest_rank(seconds, 90)
     within_sla = WithinSla(percent(first_within, first_finished), percent(within, finished))
-    return Resolution(len(seconds), p50, p90, within_sla)
+    return Resolution(taken.count, taken.median_seconds, taken.p90_seconds, within_sla)
 
 
 async def _sla_compliance(session: AsyncSession, scope: _Scope) -> dict[str, Compliance]:

@@ -1,17 +1,26 @@
-"""Liveness, readiness and Prometheus metrics; no authentication."""
+"""Liveness, readiness and Prometheus metrics; no authentication but `METRICS_TOKEN`."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api import observability
+from api.deps import MetricsScraper
+from api.errors import documented
 
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str] = Field(description='per dependency: "ok" or "unavailable: <error>"')
 
 
 @router.get("/healthz")
@@ -20,7 +29,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Temporal and the store are reachable."""
     checks: dict[str, str] = {}
@@ -45,9 +58,10 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    """Prometheus text: ticket counts from the store, request latency, process metrics."""
+@router.get("/metrics", response_class=PlainTextResponse, responses=documented(401))
+async def metrics(request: Request, _: MetricsScraper) -> Response:
+    """Prometheus text: ticket counts from the store, request latency, process metrics
+    (behind `METRICS_TOKEN` when it is set)."""
     # 0.0.4 is the text format every Prometheus version reads; all our names are legacy-safe.
     body = await observability.scrape(request.app)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response, status
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ServicePrincipal, TicketServiceDep
+from api.errors import documented
 from api.service import TicketService
 from domain.intake.inbound import (
     InboundEmail,
@@ -109,7 +110,9 @@ def _sessions(request: Request) -> SessionMaker:
 def build_router(*, ticket_prefix: str, mail_domain: str) -> APIRouter:
     """The inbound routes for a desk whose ticket ids and Message-IDs look like this."""
     threading = Threading(ticket_prefix=ticket_prefix, mail_domain=mail_domain)
-    router = APIRouter(prefix="/v1/inbound", tags=["inbound"])
+    router = APIRouter(
+        prefix="/v1/inbound", tags=["inbound"], responses=documented(401, 403, 409, 422, 503)
+    )
 
     @router.post(
         "/email",

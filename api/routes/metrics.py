@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep, StaffPrincipal
-from api.errors import ApiError
+from api.deps import BoundsDep, SessionDep, StaffPrincipal
+from api.errors import ApiError, documented
 from domain.enums import Channel, Priority
 from store import reporting
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=documented(401, 403, 422, 503))
 
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -109,17 +109,29 @@ def _utc(at: datetime) -> datetime:
 async def summary(
     session: SessionDep,
     _: StaffPrincipal,
+    bounds: BoundsDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     team: Annotated[str | None, Query(max_length=50)] = None,
     priority: Annotated[Priority | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
 ) -> MetricsSummary:
-    """Support metrics over `[from, to)` (default: the last 30 days), optionally filtered."""
-    end_at = _utc(end) if end is not None else datetime.now(UTC)
-    start_at = _utc(start) if start is not None else end_at - DEFAULT_WINDOW
+    """Support metrics over `[from, to)` (default: the last 30 days), optionally filtered;
+    a window longer than `METRICS_MAX_WINDOW_DAYS` (default 92) is refused."""
+    longest = timedelta(days=bounds.metrics_max_window_days)
+    try:
+        end_at = _utc(end) if end is not None else datetime.now(UTC)
+        start_at = _utc(start) if start is not None else end_at - min(DEFAULT_WINDOW, longest)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before the first UTC instant
+        raise ApiError(422, "validation_error", "from, to: out of range in UTC") from None
     if start_at >= end_at:
         raise ApiError(422, "validation_error", "from: must be before to")
+    if end_at - start_at > longest:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"from: the window [from, to) is at most {longest.days} days",
+        )
     result = await reporting.summary(
         session,
         start=start_at,

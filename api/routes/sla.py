@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from api.deps import AnyPrincipal
+from api.errors import documented
 from api.schemas import SlaExplanation
 from domain.enums import Channel, Plan, Priority
 from domain.policy.support import SupportPolicy
 
-router = APIRouter(prefix="/v1/sla", tags=["sla"])
+router = APIRouter(prefix="/v1/sla", tags=["sla"], responses=documented(401, 403, 422))
 
 
 @router.get("/explain", response_model=SlaExplanation)

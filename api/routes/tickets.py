@@ -17,7 +17,7 @@ from api.deps import (
     StaffPrincipal,
     TicketServiceDep,
 )
-from api.errors import ApiError
+from api.errors import ApiError, documented
 from api.schemas import (
     AssignBody,
     CsatBody,
@@ -39,7 +39,9 @@ from domain.ticket.state import TicketState
 from domain.ticket.views import TicketBrief, TicketView, ticket_view
 from store import repository
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = APIRouter(
+    prefix="/v1/tickets", tags=["tickets"], responses=documented(401, 403, 404, 409, 422, 503)
+)
 
 MAX_TICKET_ID_CHARS = 40
 """`tickets.id` is VARCHAR(40); a path id becomes `related_ticket_id` of a follow-up."""
@@ -248,7 +250,11 @@ async def close(
     return await actions.close(ticket_id, _actor(agent), key=key)
 
 
-@router.post("/{ticket_id}/customer-reply", response_model=TicketView | TicketBrief)
+@router.post(
+    "/{ticket_id}/customer-reply",
+    response_model=TicketView | TicketBrief,
+    responses={201: {"model": TicketView, "description": "A follow-up ticket was opened"}},
+)
 async def customer_reply(
     ticket_id: TicketId,
     body: ActionBody,

@@ -24,7 +24,6 @@ from store.report_figures import (
     Summary,
     Volume,
     WithinSla,
-    nearest_rank,
     percent,
 )
 
@@ -315,12 +314,7 @@ async def test_bounds_in_any_zone_mean_the_same_instant(sessions: SessionMaker) 
         await summarise(sessions, start=S.replace(tzinfo=None))
 
 
-def test_nearest_rank_percentiles() -> None:
-    values = [float(v) for v in range(1, 21)]  # 1..20
-    assert nearest_rank(values, 50) == 10.0  # ceil(10) = 10th
-    assert nearest_rank(values, 90) == 18.0  # ceil(18) = 18th
-    assert nearest_rank(values[:11], 90) == 10.0  # ceil(9.9) = 10th
-    assert nearest_rank([7.0], 90) == 7.0
-    assert nearest_rank([], 50) is None
+def test_percentages_round_to_one_decimal() -> None:
+    # Percentiles are computed in SQL now: tests/store/test_durations.py.
     assert percent(2, 3) == 66.7
     assert percent(0, 0) is None
