@@ -19,7 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import socket
 import subprocess
@@ -33,8 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench.procstat import parse_dev_pids
-from runtime.settings import REPO_ROOT, Settings
-from ticketflow import dev
+from ticketflow import dev, environment
 
 START_TIMEOUT_SECONDS = 240.0  # a first start on a busy two-core machine
 STOP_TIMEOUT_SECONDS = 60.0  # `ticketflow dev` gives each of its children 10 s
@@ -49,6 +48,12 @@ def free_ports(count: int) -> list[int]:
         return [int(probe.getsockname()[1]) for probe in probes]
 
 
+BENCH_RATE_LIMITS = json.dumps(
+    {role: {"per_second": 1000, "burst": 2000} for role in ("service", "agent")}
+)
+"""The API's per-token rate limit stays on (its cost is part of what is measured) but far
+above what the bench sends with its one service and one agent token (about 130/s at most):
+a deployment gives a backend that creates in bulk such a limit with `RATE_LIMIT_ROLES`."""
 NOT_INHERITED = ("PYTHONDONTWRITEBYTECODE",)
 """Left out of the stack's environment: without bytecode caches, the workflow sandbox
 compiles the workflow's modules from source for every new workflow instance (a deployed
@@ -56,13 +61,11 @@ image has them: pip compiles what it installs), which is not what production pay
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
-    """`os.environ` without any ticketflow setting nor `NOT_INHERITED`, the repository on
-    PYTHONPATH, `overrides`."""
-    fields = [*Settings.model_fields.values(), *dev.DevOptions.model_fields.values()]
-    settings = {f.alias for f in fields if f.alias} | set(NOT_INHERITED)
-    env = {name: value for name, value in os.environ.items() if name not in settings}
-    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
-    return {**env, "PYTHONPATH": python_path, **overrides}
+    """`ticketflow.environment.clean_env` without `NOT_INHERITED`, the bench's rate limits
+    (`BENCH_RATE_LIMITS`), then `overrides`."""
+    return environment.clean_env(
+        drop=NOT_INHERITED, RATE_LIMIT_ROLES=BENCH_RATE_LIMITS, **overrides
+    )
 
 
 @dataclass(frozen=True)

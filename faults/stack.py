@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import sys
@@ -36,9 +35,9 @@ from faults.mail import SmtpSink
 from faults.store import StoreReader
 from faults.support import FaultError, eventually, free_port, say
 from runtime.processes import Process, log_tail, spawn, stop_process, wait_until
-from runtime.settings import REPO_ROOT, Settings
 from runtime.temporal import connect
-from ticketflow.dev import DEV_TOKENS, DevOptions
+from ticketflow import environment
+from ticketflow.dev import DEV_TOKENS
 from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
 
 NAMESPACE = "default"
@@ -47,12 +46,9 @@ START_TIMEOUT_SECONDS = 180.0  # a first start on a busy two-core machine
 
 
 def clean_env(**settings: str) -> dict[str, str]:
-    """`os.environ` without any ticketflow setting, plus `settings` and the repository path."""
-    fields = [*Settings.model_fields.values(), *DevOptions.model_fields.values()]
-    ours = {f.alias for f in fields if f.alias}
-    env = {name: value for name, value in os.environ.items() if name not in ours}
-    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
-    return {**env, "PYTHONPATH": python_path, "PYTHONUNBUFFERED": "1", **settings}
+    """The environment of the stack's processes: the caller's ticketflow settings left out
+    (`ticketflow.environment`), output unbuffered, then `settings`."""
+    return environment.clean_env(PYTHONUNBUFFERED="1", **settings)
 
 
 class FaultStack:
