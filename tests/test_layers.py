@@ -32,7 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "runtime": ("domain",),
     "api": ("domain", "store", "runtime", "workflows"),
     "worker": ("domain", "store", "activities", "workflows", "runtime"),
-    "ticketflow": ("domain", "store", "activities", "workflows", "runtime", "worker"),
+    "ticketflow": ("domain", "store", "activities", "workflows", "runtime", "api", "worker"),
     "migrations": ("store",),
     "bench": (
         "domain",
