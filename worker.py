@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import NoReturn
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -135,6 +136,17 @@ def main() -> None:
         await run(get_settings(), stop)
 
     asyncio.run(_main())
+    leave(0)  # an error raised above keeps its traceback and exit status
+
+
+def leave(status: int) -> NoReturn:
+    """Exit without the interpreter's finalization, where temporalio's native runtime can
+    crash (sdk-python #300: "PyGILState_Release" and exit 134 after a clean stop); the worker
+    has shut down by now, so only the logs and standard streams are left to flush."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 # -- N processes ----------------------------------------------------------------------------

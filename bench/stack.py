@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import uuid
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,18 +32,10 @@ import httpx
 
 from bench.procstat import parse_dev_pids
 from ticketflow import dev, environment
+from ticketflow.environment import free_ports
 
 START_TIMEOUT_SECONDS = 240.0  # a first start on a busy two-core machine
 STOP_TIMEOUT_SECONDS = 60.0  # `ticketflow dev` gives each of its children 10 s
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports that were free a moment ago (bound together, then released)."""
-    with ExitStack() as stack:
-        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 BENCH_RATE_LIMITS = json.dumps(

@@ -4,37 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
-import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-# Ports are picked below Linux's ephemeral range (32768-60999): a part restarted on "its"
-# port must not find it taken by some process's outgoing connection meanwhile.
-PORT_RANGE = (20000, 32000)
-RESERVED_PORTS = frozenset({1025, 7233, 8000, 8233})  # a developer's `make run`
+from ticketflow.environment import free_port
+
+__all__ = ["FaultError", "eventually", "free_port", "say"]
 
 
 class FaultError(Exception):
     """The system under test did not reach a state in time; the message says which."""
-
-
-def free_port(taken: set[int] | None = None) -> int:
-    """A port on 127.0.0.1 that was free a moment ago, outside the ephemeral range."""
-    taken = taken if taken is not None else set()
-    for _ in range(200):
-        port = random.randrange(*PORT_RANGE)
-        if port in RESERVED_PORTS or port in taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        taken.add(port)
-        return port
-    raise FaultError(f"no free port in {PORT_RANGE}")
 
 
 def say(message: str) -> None:

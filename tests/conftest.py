@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.engine import SessionMaker, create_engine, create_sessionmaker
 from store.migrate import upgrade
+from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 from workflows.search_attributes import ALL_KEYS
 
@@ -52,12 +52,6 @@ async def eventually(
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- Temporal ------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 import worker
 from runtime.settings import Settings
 from runtime.temporal import connect
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually
+from ticketflow.environment import free_port
 
 
 @workflow.defn

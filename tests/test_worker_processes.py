@@ -17,8 +17,9 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import REPO_ROOT, Settings
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually
 from tests.test_worker_metrics import sdk_metrics, target, total
+from ticketflow.environment import free_port
 
 STOP_SECONDS = 30
 

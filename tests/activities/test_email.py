@@ -24,7 +24,8 @@ from activities.rendering import TemplateRenderer
 from domain.ticket.notifications import Notification, message_id, notification_key
 from store import outbox
 from store.engine import SessionMaker
-from tests.conftest import Mailbox, _Handler, free_port
+from tests.conftest import Mailbox, _Handler
+from ticketflow.environment import free_port
 
 
 def _notification(template: str = "acknowledgment", language: str = "en") -> Notification:

@@ -45,8 +45,9 @@ from api.config import ApiSettings
 from store.engine import sync_url
 from store.migrate import upgrade
 from tests.api.conftest import ADMIN, ALICE, SERVICE, settings_for
-from tests.conftest import TEST_SERVER, _postgres_url, free_port
+from tests.conftest import TEST_SERVER, _postgres_url
 from tests.workflows.harness import running_worker
+from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 
 QUIET = pytest.mark.filterwarnings(

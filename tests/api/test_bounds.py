@@ -21,7 +21,7 @@ from api.app import create_app
 from api.config import ApiSettings
 from api.ratelimit import window
 from tests.api.conftest import ADMIN, ALICE, SERVICE, settings_for
-from tests.conftest import free_port
+from ticketflow.environment import free_port
 
 EXPLAIN = "/v1/sla/explain?priority=P2"
 """A route that needs a token and reads only the policy: cheap to call many times."""

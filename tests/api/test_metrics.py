@@ -14,8 +14,8 @@ from api.routes import metrics
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from tests.api.conftest import ADMIN, ALICE, SERVICE, settings_for
-from tests.conftest import free_port
 from tests.store.test_reporting import ticket
+from ticketflow.environment import free_port
 
 URL = "/v1/metrics/summary"
 NOW = datetime.now(UTC).replace(microsecond=0)

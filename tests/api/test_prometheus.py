@@ -21,8 +21,8 @@ from api.app import create_app
 from store import repository
 from store.engine import SessionMaker, create_engine, create_sessionmaker
 from tests.api.conftest import ALICE, settings_for
-from tests.conftest import free_port
 from tests.store.test_reporting import ticket
+from ticketflow.environment import free_port
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 Samples = dict[tuple[tuple[str, str], ...], float]

@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
 from tests.api.conftest import ALICE, SERVICE, Api, settings_for
-from tests.conftest import free_port
+from ticketflow.environment import free_port
 
 
 def _body(**overrides: Any) -> dict[str, Any]:

@@ -43,8 +43,9 @@ from store import repository
 from store.engine import create_engine, create_sessionmaker
 from store.migrate import upgrade
 from store.rows import event_row, ticket_row
-from tests.conftest import DEV_SERVER, TEST_SERVER, free_port
+from tests.conftest import DEV_SERVER, TEST_SERVER
 from tests.workflows.harness import request, running_worker, started
+from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput

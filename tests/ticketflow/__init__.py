@@ -6,14 +6,6 @@ need free ports and an environment that the developer's shell cannot leak into.
 
 from __future__ import annotations
 
-import socket
-
-from ticketflow.environment import clean_env
+from ticketflow.environment import clean_env, free_port
 
 __all__ = ["clean_env", "free_port"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ticketflow import clean_env, free_port
+from tests.ticketflow import clean_env
+from ticketflow.environment import free_port
 
 START_TIMEOUT = 240.0  # generous: a first start on a busy two-core machine
 STOP_TIMEOUT = 120.0

@@ -27,12 +27,13 @@ from store import repository
 from store.engine import create_engine, create_sessionmaker
 from tests.conftest import Mailbox, eventually
 from tests.store.test_repository import T0, _row
-from tests.ticketflow import clean_env, free_port
+from tests.ticketflow import clean_env
 from tests.workflows.harness import request, running_worker, started
 from ticketflow.cli import main
 from ticketflow.commands import sla as sla_command
 from ticketflow.commands import tickets as tickets_command
 from ticketflow.commands.tickets import show_ticket
+from ticketflow.environment import free_port
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 

@@ -22,9 +22,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from runtime.settings import Settings
-from tests.ticketflow import free_port
 from tests.ticketflow.devstack import START_TIMEOUT, STOP_TIMEOUT, processes_in, send_mail, stack
 from ticketflow import dev
+from ticketflow.environment import free_port
 from ticketflow.smtp_sink import MailSink
 from workflows.search_attributes import ALL_KEYS, TICKET_STATUS
 

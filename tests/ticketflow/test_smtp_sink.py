@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ from email import policy as email_policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from ticketflow.environment import free_port
 from ticketflow.smtp_sink import MailSink
 
 FILENAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}\.eml$")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_message(subject: str, body: str = "Hello.\n") -> EmailMessage:

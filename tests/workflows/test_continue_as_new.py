@@ -26,8 +26,9 @@ from runtime.temporal import retrying_not_ready
 from store import repository
 from store.engine import create_engine, create_sessionmaker
 from store.models import TicketEventRow
-from tests.conftest import DEV_SERVER, Mailbox, _Handler, eventually, free_port
+from tests.conftest import DEV_SERVER, Mailbox, _Handler, eventually
 from tests.workflows.harness import request, running_worker, started
+from ticketflow.environment import free_port
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 

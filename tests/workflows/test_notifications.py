@@ -19,8 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.engine import create_engine, create_sessionmaker
 from store.models import OutboxEntry
-from tests.conftest import Mailbox, _Handler, eventually, free_port
+from tests.conftest import Mailbox, _Handler, eventually
 from tests.workflows.harness import running_worker, started
+from ticketflow.environment import free_port
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 REPO = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from domain.ticket.state import TicketStarted
 from domain.ticket.views import TicketBrief
 from store.engine import create_engine, create_sessionmaker, sync_url
 from store.models import OutboxEntry
-from tests.conftest import Mailbox, _Handler, eventually, free_port
+from tests.conftest import Mailbox, _Handler, eventually
 from tests.workflows.harness import (
     DEFAULT_POLICY,
     request,
@@ -34,6 +34,7 @@ from tests.workflows.harness import (
     store_events,
     store_row,
 )
+from ticketflow.environment import free_port
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
