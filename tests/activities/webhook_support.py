@@ -61,7 +61,7 @@ async def subscribe(
                 id=id,
                 url=url,
                 secret=SECRET,
-                event_types=[t.value for t in types or list(WebhookEvent)],
+                event_types=[t.value for t in (list(WebhookEvent) if types is None else types)],
                 active=True,
                 created_at=now,
                 updated_at=now,
