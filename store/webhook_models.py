@@ -65,9 +65,10 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(BigIntId, Identity(), primary_key=True, autoincrement=True)
-    subscription_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
-    )
+    subscription_id: Mapped[str] = mapped_column(String(40))
+    """No foreign key, on purpose: queueing runs in the projection's transaction, and a
+    subscription deleted meanwhile must not make the store refuse a ticket's events. A row
+    left for a deleted subscription is never due (`due` joins the subscriptions)."""
     event_id: Mapped[str] = mapped_column(String(60))
     ticket_id: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(Integer)

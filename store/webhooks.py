@@ -37,7 +37,6 @@ async def list_all(session: AsyncSession) -> list[WebhookSubscription]:
 
 
 async def remove(session: AsyncSession, *, subscription_id: str) -> bool:
-    # SQLite enforces ON DELETE CASCADE too (foreign_keys=ON); explicit for clarity.
     deliveries = select(WebhookDelivery.id).where(
         WebhookDelivery.subscription_id == subscription_id
     )

@@ -53,9 +53,6 @@ def upgrade() -> None:
         sa.Column('last_error', sa.Text(), nullable=True),
         sa.Column('claim_token', sa.String(length=36), nullable=True),
         sa.Column('claimed_at', UtcDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ['subscription_id'], ['webhook_subscriptions.id'], ondelete='CASCADE'
-        ),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('subscription_id', 'event_id', name='uq_webhook_deliveries_event'),
     )
