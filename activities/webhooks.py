@@ -121,7 +121,11 @@ class WebhookSender:
         url = httpx.URL(subscription.url)
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = await resolve(url.host, port)
-        refused = refusal(url.host, addresses, self._config.allowed_hosts)
+        refused = (
+            refusal(url.host, addresses, self._config.allowed_hosts)
+            if addresses
+            else f"{url.host} does not resolve"
+        )
         token = str(uuid.uuid4())
         async with self._sessions.begin() as session:
             now = datetime.now(UTC)

@@ -118,12 +118,16 @@ async def settle_stale(session: AsyncSession, *, claimed_before: datetime, at: d
     """Claims older than any live attempt can hold: the holder died mid-request. The
     receiver may have the event, so it is not sent again (`unconfirmed`); the next events
     of the ticket go on. How many were settled."""
+    stale = (
+        WebhookDelivery.status == DeliveryStatus.SENDING,
+        WebhookDelivery.claimed_at < claimed_before,
+    )
+    # Read first: an idle dispatcher polls this, and a write would take SQLite's write lock.
+    if (await session.execute(select(WebhookDelivery.id).where(*stale).limit(1))).first() is None:
+        return 0
     result = await session.execute(
         update(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.SENDING,
-            WebhookDelivery.claimed_at < claimed_before,
-        )
+        .where(*stale)
         .values(
             status=DeliveryStatus.UNCONFIRMED,
             claim_token=None,
