@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from activities.webhooks import WebhookConfig, WebhookSender
-from store import webhook_outbox
+from store import webhook_outbox, webhooks
 from store.engine import SessionMaker
 
 log = logging.getLogger("ticketflow.webhooks")
@@ -66,8 +66,14 @@ class WebhookDispatcher:
             )
         if stale:
             log.warning("webhooks: %d attempt(s) stopped mid-request; marked unconfirmed", stale)
+        room = self._config.per_subscription
+        due: list[webhook_outbox.Due] = []
         async with self._sessions() as session:
-            due = await webhook_outbox.due(session, now=now, limit=self._config.batch)
+            for subscription_id in await webhooks.active_ids(session):
+                if self._per_subscription[subscription_id] < room:
+                    due += await webhook_outbox.due(
+                        session, subscription_id=subscription_id, now=now, limit=2 * room
+                    )
         started = 0
         for item in due:
             if item.delivery_id in self._in_flight:

@@ -50,7 +50,6 @@ class WebhookConfig:
     poll: float = 0.5
     per_subscription: int = 4
     """Requests in flight to one subscription at once (each for a different ticket)."""
-    batch: int = 200
 
     @property
     def stale_after(self) -> timedelta:

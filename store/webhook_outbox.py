@@ -20,7 +20,6 @@ from store.webhook_models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
-    WebhookSubscription,
 )
 
 _earlier = aliased(WebhookDelivery)
@@ -41,13 +40,15 @@ class Due:
     subscription_id: str
 
 
-async def due(session: AsyncSession, *, now: datetime, limit: int) -> list[Due]:
-    """Deliveries of active subscriptions that may be attempted now, oldest due first."""
+async def due(
+    session: AsyncSession, *, subscription_id: str, now: datetime, limit: int
+) -> list[Due]:
+    """The subscription's deliveries that may be attempted now, oldest due first. Asked per
+    subscription, so a backlog at one receiver never crowds out another's."""
     stmt = (
         select(WebhookDelivery.id, WebhookDelivery.subscription_id)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(
-            WebhookSubscription.active.is_(True),
+            WebhookDelivery.subscription_id == subscription_id,
             WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
             _no_earlier_open(),  # type: ignore[arg-type]

@@ -36,6 +36,11 @@ async def list_all(session: AsyncSession) -> list[WebhookSubscription]:
     return list((await session.scalars(stmt)).all())
 
 
+async def active_ids(session: AsyncSession) -> list[str]:
+    stmt = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True))
+    return [str(i) for i in (await session.scalars(stmt)).all()]
+
+
 async def remove(session: AsyncSession, *, subscription_id: str) -> bool:
     deliveries = select(WebhookDelivery.id).where(
         WebhookDelivery.subscription_id == subscription_id

@@ -19,6 +19,8 @@ router = APIRouter(
 
 AdminPrincipal = Annotated[Principal, Depends(require(Role.ADMIN))]
 WebhookId = Annotated[str, Path(max_length=40)]
+MAX_DELIVERY_ID = 2**63 - 1
+"""`webhook_deliveries.id` is a BIGINT on PostgreSQL."""
 
 
 def _service(request: Request) -> WebhookService:
@@ -87,7 +89,7 @@ async def list_deliveries(
 )
 async def redeliver(
     webhook_id: WebhookId,
-    delivery_id: Annotated[int, Path(ge=1)],
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_DELIVERY_ID)],
     webhooks: WebhookServiceDep,
     _: AdminPrincipal,
 ) -> DeliveryOut:

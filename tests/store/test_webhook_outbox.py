@@ -34,7 +34,11 @@ async def _settle(
 
 async def _due(sessions: SessionMaker) -> list[tuple[str, int]]:
     async with sessions() as session:
-        found = await webhook_outbox.due(session, now=LATER, limit=100)
+        found = [
+            d
+            for sub in ("wh_a", "wh_b")
+            for d in await webhook_outbox.due(session, subscription_id=sub, now=LATER, limit=100)
+        ]
     ids = {d.delivery_id for d in found}
     everything = await deliveries(sessions, "wh_a") + await deliveries(sessions, "wh_b")
     return sorted((d.ticket_id, d.seq) for d in everything if d.id in ids)
