@@ -17,9 +17,11 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from types import FrameType
 from typing import NoReturn
 
+import httpx
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
@@ -28,6 +30,9 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
+from activities.webhook_dispatch import WebhookDispatcher, running
+from activities.webhooks import WebhookConfig, WebhookSender
+from domain.webhooks import parse_patterns
 from runtime.policy_file import load_policy
 from runtime.processes import Process, describe_exit, spawn
 from runtime.settings import Settings, get_settings
@@ -97,10 +102,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             timeout=settings.smtp_timeout,
         )
     )
+    runtime = metrics_runtime(settings.metrics_port)
     client = await connect(
-        settings.effective_temporal_address,
-        settings.temporal_namespace,
-        runtime=metrics_runtime(settings.metrics_port),
+        settings.effective_temporal_address, settings.temporal_namespace, runtime=runtime
     )
     worker = build_worker(
         client,
@@ -116,11 +120,28 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         settings.effective_temporal_address,
         settings.worker_max_cached_workflows,
     )
+    config = webhook_config(settings)
     try:
-        async with worker:
-            await stop.wait()
+        async with httpx.AsyncClient() as http, worker:
+            sender = WebhookSender(
+                sessions, http, config, (runtime or Runtime.default()).metric_meter
+            )
+            async with running(WebhookDispatcher(sessions, sender, config)):
+                await stop.wait()
     finally:
         await engine.dispose()
+
+
+def webhook_config(settings: Settings) -> WebhookConfig:
+    return WebhookConfig(
+        allowed_hosts=parse_patterns(settings.webhook_allowed_hosts),
+        retry_window=timedelta(seconds=settings.webhook_retry_seconds),
+        pause_after=timedelta(seconds=settings.webhook_pause_after_seconds),
+        backoff=timedelta(seconds=settings.webhook_backoff_seconds),
+        backoff_max=timedelta(seconds=settings.webhook_backoff_max_seconds),
+        timeout=settings.webhook_timeout_seconds,
+        poll=settings.webhook_poll_seconds,
+    )
 
 
 def main() -> None:

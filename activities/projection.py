@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from store import repository
+from store import repository, webhooks
 from store.engine import SessionMaker
 from store.rows import ProjectionInput, TicketChanges, event_row, sla_event_row
 
@@ -46,9 +48,10 @@ class ProjectionActivities:
                 await repository.upsert_ticket(session, values=row)
             else:
                 await repository.update_ticket(session, ticket_id=ticket_id, changes=changes)
-            await repository.insert_events(
-                session, events=[event_row(e) for e in projection.events]
-            )
+            rows = [event_row(e) for e in projection.events]
+            await repository.insert_events(session, events=rows)
+            # Queued with the events, in the same transaction: once and in `seq` order.
+            await webhooks.enqueue(session, events=rows, at=datetime.now(UTC))
             priority = projection.priority
             sla_rows = [sla_event_row(e, priority) for e in projection.events]
             await repository.insert_sla_events(

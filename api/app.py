@@ -16,8 +16,10 @@ from api.config import ApiSettings
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import health, inbound, metrics, sla, tickets
+from api.routes import health, inbound, metrics, sla, tickets, webhooks
 from api.service import TicketService
+from api.webhooks import WebhookService
+from domain.webhooks import parse_patterns
 from runtime.policy_file import load_policy
 from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
@@ -61,6 +63,9 @@ def create_app(
             mail_domain=mail_domain(settings.mail_from),
         )
         app.state.actions = AgentActions(client=client, sessions=app.state.sessions, policy=policy)
+        app.state.webhooks = WebhookService(
+            app.state.sessions, parse_patterns(settings.webhook_allowed_hosts)
+        )
         try:
             yield
         finally:
@@ -86,6 +91,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(sla.router)
     app.include_router(metrics.router)
+    app.include_router(webhooks.router)
     app.include_router(
         inbound.build_router(
             ticket_prefix=settings.ticket_prefix, mail_domain=mail_domain(settings.mail_from)

@@ -12,7 +12,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -33,13 +33,15 @@ from domain.ticket.requests import TicketCreate
 from domain.ticket.state import TicketState
 from domain.ticket.views import TicketBrief, ticket_brief
 from runtime.temporal import retrying_not_ready, workflow_exists
-from store import repository
+from store import repository, webhooks
 from store.engine import SessionMaker
 from store.rows import event_row, ticket_row
 from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 log = logging.getLogger("ticketflow.api")
+WEBHOOK_HOLD = timedelta(seconds=10)
+"""Intake's webhook deliveries wait until its workflow started (then released), or this long."""
 _EMAIL_IN_TEXT = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 
 
@@ -141,7 +143,9 @@ class TicketService:
             # The row and the `created` event go in with the number: the workflow then has
             # only the acknowledgment to send (one activity where two were).
             await repository.upsert_ticket(session, values=ticket_row(ticket.state))
-            await repository.insert_events(session, events=[event_row(e) for e in created.events])
+            rows = [event_row(e) for e in created.events]
+            await repository.insert_events(session, events=rows)
+            held = await webhooks.enqueue(session, events=rows, at=now, due_at=now + WEBHOOK_HOLD)
         initial = ticket.state
         try:
             await self._client.start_workflow(
@@ -160,6 +164,9 @@ class TicketService:
         except BaseException:
             await self._forget(ticket_id)
             raise
+        if held:
+            async with self._sessions.begin() as session:
+                await webhooks.release(session, ticket_id=ticket_id, at=now)
         return Intake(state=initial, created=True)
 
     async def _forget(self, ticket_id: str) -> None:

@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     """Workflows one worker process keeps in memory (sticky), about 0.2 MiB each; a ticket
     not in the cache is replayed from its history when it next has a task. The SDK's
     default; docs/benchmarks.md measures the memory and the replay."""
+    webhook_allowed_hosts: str = Field(default="", alias="TICKETFLOW_WEBHOOK_ALLOWED_HOSTS")
+    """Comma-separated host patterns (`*` globs, addresses, networks) webhooks may reach
+    although they are not public; unlisted hosts must resolve to public addresses only."""
+    webhook_retry_seconds: float = Field(
+        default=86400, gt=0, alias="TICKETFLOW_WEBHOOK_RETRY_SECONDS"
+    )
+    """How long an event is retried (exponential backoff) before it is recorded as failed."""
+    webhook_pause_after_seconds: float = Field(
+        default=86400, gt=0, alias="TICKETFLOW_WEBHOOK_PAUSE_AFTER_SECONDS"
+    )
+    """A subscription whose every attempt failed for this long is paused."""
+    webhook_backoff_seconds: float = Field(
+        default=1, gt=0, alias="TICKETFLOW_WEBHOOK_BACKOFF_SECONDS"
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=3600, gt=0, alias="TICKETFLOW_WEBHOOK_BACKOFF_MAX_SECONDS"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, alias="TICKETFLOW_WEBHOOK_TIMEOUT_SECONDS"
+    )
+    """Each request's deadline; a claim older than this plus 5 s belongs to a dead attempt."""
+    webhook_poll_seconds: float = Field(default=0.5, gt=0, alias="TICKETFLOW_WEBHOOK_POLL_SECONDS")
 
     @property
     def effective_database_url(self) -> str:

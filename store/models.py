@@ -8,56 +8,34 @@ with a higher `last_seq`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     false,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-# BIGINT on Postgres, INTEGER on SQLite (so SQLite's rowid autoincrement applies).
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
-# JSONB would be nicer on Postgres, but nothing queries inside these documents.
-Document = JSON()
+from store.base import Base, BigIntId, Document, UtcDateTime
+from store.webhook_models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every backend.
-
-    PostgreSQL keeps the offset (timestamptz); SQLite stores text without one, so values
-    come back naive: they were written as UTC, and are handed back as UTC.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            return value.astimezone(UTC)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-class Base(DeclarativeBase):
-    pass
+__all__ = [
+    "Base",
+    "BigIntId",
+    "Document",
+    "UtcDateTime",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]
 
 
 class TicketNumber(Base):

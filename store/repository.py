@@ -20,6 +20,7 @@ from store.models import (
     Ticket,
     TicketEventRow,
     TicketNumber,
+    WebhookDelivery,
 )
 
 
@@ -99,6 +100,8 @@ async def delete_unstarted_ticket(session: AsyncSession, *, ticket_id: str) -> N
     )
     if deleted.first() is not None:
         await session.execute(delete(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id))
+        held = WebhookDelivery.ticket_id == ticket_id, WebhookDelivery.attempts == 0
+        await session.execute(delete(WebhookDelivery).where(*held))
 
 
 async def update_ticket(session: AsyncSession, *, ticket_id: str, changes: dict[str, Any]) -> None:

@@ -97,6 +97,9 @@ def task_queue() -> str:
 # -- store ---------------------------------------------------------------------------
 
 TABLES = (
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_subscriptions",
     "inbound_messages",
     "sla_events",
     "ticket_events",

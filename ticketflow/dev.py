@@ -133,6 +133,8 @@ def child_env(settings: Settings, options: DevOptions, base: Mapping[str, str]) 
         env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(options.smtp_port))
     if settings.tokens is None:
         env["TICKETFLOW_TOKENS"] = DEV_TOKENS
+    if not settings.webhook_allowed_hosts:  # a receiver on this machine, for trying webhooks
+        env["TICKETFLOW_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     return env
 
 

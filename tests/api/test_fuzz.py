@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.idempotency import KEY_PATTERN, MAX_KEY_CHARS, valid_key
-from api.routes import health, inbound, metrics, sla, tickets
+from api.routes import health, inbound, metrics, sla, tickets, webhooks
 from tests.api.fuzzing import (
     CONFORMANCE,
     OPERATIONS,
@@ -86,7 +86,7 @@ async def test_fuzz(fuzzed: Fuzzed, label: str, role: str, mode: GenerationMode)
 
 def test_every_route_is_fuzzed() -> None:
     """Each route of each router is an operation of the description the fuzz walks."""
-    routers = [health.router, tickets.router, sla.router, metrics.router]
+    routers = [health.router, tickets.router, sla.router, metrics.router, webhooks.router]
     routers.append(inbound.build_router(ticket_prefix="TKT", mail_domain="desk.example"))
     routes = {
         f"{method} {route.path}"

@@ -30,6 +30,7 @@ from store.models import (
     SlaEventRow,
     Ticket,
     TicketEventRow,
+    WebhookSubscription,
 )
 from tests.api.conftest import ALICE, SERVICE, Api, settings_for
 from tests.conftest import eventually
@@ -52,6 +53,10 @@ STORED: dict[str, tuple[Column, ...]] = {
     "POST /v1/tickets header:idempotency-key": (IdempotencyKey.key,),
     # A follow-up ticket records the ticket it follows, named by the path.
     "path:ticket_id": (Ticket.id, Ticket.related_ticket_id),
+    "WebhookCreate.url": (WebhookSubscription.url,),
+    "WebhookCreate.secret": (WebhookSubscription.secret,),
+    "WebhookPatch.url": (WebhookSubscription.url,),
+    "WebhookPatch.secret": (WebhookSubscription.secret,),
 }
 """Request strings written to a column as they are (enums: their longest value)."""
 
@@ -65,6 +70,8 @@ IN_DOCUMENTS: dict[str, tuple[Column, ...]] = {
     "ResolveBody.resolution": (TicketEventRow.data,),
     "CsatBody.comment": (TicketEventRow.data,),
     "InboundEmail.text": (Ticket.description, TicketEventRow.data),
+    "WebhookCreate.event_types[]": (WebhookSubscription.event_types,),
+    "WebhookPatch.event_types[]": (WebhookSubscription.event_types,),
 }
 """Request strings kept only inside JSON or Text documents (still bounded at the edge)."""
 
@@ -87,6 +94,7 @@ NOT_STORED: dict[str, str] = {
     "InboundEmail.from": "parsed into Requester.email and .name, held to their bounds: "
     "test_values_derived_from_an_email_fit",
     "InboundEmail.to[]": "not kept",
+    "path:webhook_id": "a subscription's id, looked up",
     "InboundEmail.subject": "a new ticket's subject only within MAX_SUBJECT_CHARS: "
     "test_values_derived_from_an_email_fit",
     "InboundEmail.in_reply_to": "Message-IDs looked up for threading",

@@ -48,6 +48,7 @@ def test_children_get_the_embedded_parts_and_the_dev_tokens() -> None:
     assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:17233"
     assert (env["SMTP_HOST"], env["SMTP_PORT"]) == ("127.0.0.1", "1025")
     assert env["TICKETFLOW_TOKENS"] == dev.DEV_TOKENS
+    assert env["TICKETFLOW_WEBHOOK_ALLOWED_HOSTS"] == "127.0.0.1,localhost"
     assert Path(env["TICKETFLOW_DATA_DIR"]).is_absolute()
     assert "DATABASE_URL" not in env
 
