@@ -28,8 +28,9 @@ from tests.activities.webhook_support import (
     subscribe,
     subscription,
 )
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually
 from tests.webhook_receiver import Receiver, receiving
+from ticketflow.environment import free_port
 
 
 async def test_envelopes_are_signed_and_verify_with_the_documented_code(
