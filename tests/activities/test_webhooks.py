@@ -8,14 +8,14 @@ import dataclasses
 import itertools
 import logging
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from domain.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from store.engine import SessionMaker
-from store.webhook_models import DeliveryStatus
+from store.webhook_models import DeliveryStatus, WebhookDelivery
 from tests.activities.webhook_support import (
     FAST,
     SECRET,
@@ -110,7 +110,9 @@ async def test_an_event_is_retried_with_backoff_then_failed_after_the_window(
     assert len(log) == failed.attempts
     assert all(a.status_code == 500 and a.error for a in log)
     gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(log)]
-    assert all(g >= 0.015 for g in gaps)  # at least the first backoff apart, never hammered
+    # At least the first backoff apart, never hammered; the last retry is brought forward to
+    # the end of the window (`test_retries_double_and_stop_at_the_window`), so it is left out.
+    assert all(g >= 0.015 for g in gaps[:-1])
     assert delivered.status == DeliveryStatus.DELIVERED
     assert delivered.seq == 2
     assert receiver.envelopes()[-1]["seq"] == 2
@@ -187,3 +189,20 @@ async def _delivered(sessions: SessionMaker, sub: str, n: int) -> bool:
 async def _scraped(port: int, name: str) -> bool:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         return name in answer.read().decode()
+
+
+def test_retries_double_and_stop_at_the_window() -> None:
+    config = dataclasses.replace(
+        FAST, backoff=timedelta(seconds=1), backoff_max=timedelta(seconds=5),
+        retry_window=timedelta(seconds=30),
+    )  # fmt: skip
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivery = WebhookDelivery(window_started_at=start, attempts=1)
+    assert config.retry_at(delivery, start) == start + timedelta(seconds=1)
+    delivery.attempts = 3
+    assert config.retry_at(delivery, start) == start + timedelta(seconds=4)
+    delivery.attempts = 10  # capped by backoff_max
+    assert config.retry_at(delivery, start) == start + timedelta(seconds=5)
+    late = start + timedelta(seconds=28)  # capped by the end of the window
+    assert config.retry_at(delivery, late) == start + timedelta(seconds=30)
+    assert config.retry_at(delivery, start + timedelta(seconds=30)) is None
