@@ -27,6 +27,7 @@ from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
+from runtime.codec import settings_codec
 from runtime.policy_file import load_policy
 from runtime.processes import Process, describe_exit, spawn
 from runtime.settings import Settings, get_settings
@@ -96,10 +97,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             timeout=settings.smtp_timeout,
         )
     )
+    codec = settings_codec(settings)
+    if codec is None:
+        log.warning("no TICKETFLOW_PAYLOAD_KEYS: customer data goes to Temporal in clear")
     client = await connect(
         settings.effective_temporal_address,
         settings.temporal_namespace,
         runtime=metrics_runtime(settings.metrics_port),
+        codec=codec,
     )
     worker = build_worker(
         client,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +39,6 @@ from workflows import search_attributes as sa
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 log = logging.getLogger("ticketflow.api")
-_EMAIL_IN_TEXT = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 
 
 def request_hash(request: TicketCreate) -> str:
@@ -48,8 +46,13 @@ def request_hash(request: TicketCreate) -> str:
 
 
 def static_summary(state: TicketState) -> str:
-    """`[P1] subject`, with any email address in the subject masked: no personal data in the UI."""
-    return f"[{state.priority.value}] {_EMAIL_IN_TEXT.sub('[email]', state.subject)}"
+    """`[P1] billing via email`: the priority, category and channel, never the subject.
+
+    A subject is the customer's free text (names, addresses, account numbers) that no mask
+    can be trusted to find, so it stays in the workflow input, behind the payload codec. The
+    summary is encrypted too when a codec is configured (the SDK encodes user metadata with
+    it); it holds nothing personal, so a history read without the codec loses nothing."""
+    return f"[{state.priority.value}] {state.category} via {state.channel.value}"
 
 
 @dataclass(frozen=True)
