@@ -6,10 +6,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BoundsDep, SessionDep, StaffPrincipal
+from api.deps import BoundsDep, SessionDep, StaffPrincipal, given_once
 from api.errors import ApiError, documented
 from domain.enums import Channel, Priority
 from store import reporting
@@ -105,7 +105,11 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-@router.get("/summary", response_model=MetricsSummary)
+@router.get(
+    "/summary",
+    response_model=MetricsSummary,
+    dependencies=[Depends(given_once("from", "to", "team", "priority", "channel"))],
+)
 async def summary(
     session: SessionDep,
     _: StaffPrincipal,
