@@ -98,7 +98,9 @@ def create_app(
     app.include_router(codec.router)
     app.include_router(
         inbound.build_router(
-            ticket_prefix=settings.ticket_prefix, mail_domain=mail_domain(settings.mail_from)
+            ticket_prefix=settings.ticket_prefix,
+            mail_domain=mail_domain(settings.mail_from),
+            mail_from=settings.mail_from,
         )
     )
     return app

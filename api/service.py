@@ -103,7 +103,10 @@ class TicketService:
         idempotency_key: str | None,
         *,
         related_ticket_id: str | None = None,
+        acknowledge: bool = True,
     ) -> Intake:
+        """Open a ticket (once per `idempotency_key`); `acknowledge=False` sends it no
+        acknowledgment (a quarantined email)."""
         now = datetime.now(UTC)
         digest = request_hash(request)
         if idempotency_key is not None:
@@ -139,6 +142,7 @@ class TicketService:
                 routed=routed,
                 assignee=assignee,
                 related_ticket_id=related_ticket_id,
+                acknowledge=acknowledge,
             )
             ticket, created = Ticket.create(started)
             # The row and the `created` event go in with the number: the workflow then has
