@@ -33,7 +33,9 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload] = Field(max_length=MAX_PAYLOADS)
+    """Protobuf's JSON leaves out what is empty: `{}` is no payloads (a query without input)."""
+
+    payloads: list[CodecPayload] = Field(default_factory=list, max_length=MAX_PAYLOADS)
 
 
 def _operator(request: Request) -> None:
