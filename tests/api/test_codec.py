@@ -182,6 +182,11 @@ async def test_history_without_the_codec_holds_no_customer_data_and_decodes_with
         assert "binary/encrypted" in visible
         assert ticket_id in visible
 
+        # The summary names no customer: priority, category, channel (and is encrypted too).
+        described = await api.client.get_workflow_handle(ticket_id).describe()
+        category = created.json()["category"]
+        assert await described.static_summary() == f"[P2] {category} via portal"
+
         # The codec server decodes the same payloads for an operator.
         payloads = list(payloads_in(json.loads(raw)))
         decoded = await api.http.post(
