@@ -167,6 +167,13 @@ def keyring_from(spec: str | None, active: str | None, data_dir: Path) -> Keyrin
     return None
 
 
+def data_dir_codec(data_dir: Path) -> EncryptionCodec | None:
+    """The codec of the development keyring in `data_dir`, if `ticketflow dev` made one
+    there: what a tool beside a dev stack (the bench) decodes its payloads with."""
+    keyring = keyring_from(None, None, data_dir)
+    return EncryptionCodec(keyring) if keyring else None
+
+
 def settings_codec(settings: Settings) -> EncryptionCodec | None:
     """The codec of this process's settings, or None: no keyring, payloads in clear."""
     spec = settings.payload_keys.get_secret_value() if settings.payload_keys else None

@@ -21,15 +21,18 @@ from api.auth import TokenTable, bearer_token
 from api.codec import dev_ui_request
 from api.config import ApiSettings
 from api.errors import ApiError, documented
+from api.limits import MAX_BODY_BYTES
 from domain.enums import Role
 from runtime.codec import EncryptionCodec, PayloadKeyError
 
 MAX_PAYLOADS = 1000
+MAX_NAMESPACE_CHARS = 255
+"""Longer than any Temporal namespace name: only compared with `TEMPORAL_NAMESPACE`."""
 
 
 class CodecPayload(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict, description="values in base64")
-    data: str = Field(default="", description="base64")
+    data: str = Field(default="", max_length=MAX_BODY_BYTES, description="base64")
 
 
 class CodecPayloads(BaseModel):
@@ -86,7 +89,12 @@ def _to_json(payloads: Sequence[Payload]) -> CodecPayloads:
 def _namespace(
     request: Request,
     namespace: Annotated[
-        str | None, Header(alias="X-Namespace", description="The namespace the payloads are of")
+        str | None,
+        Header(
+            alias="X-Namespace",
+            max_length=MAX_NAMESPACE_CHARS,
+            description="The namespace the payloads are of",
+        ),
     ] = None,
 ) -> None:
     served: str = request.app.state.namespace
