@@ -65,8 +65,11 @@ class Where:
 
 
 @asynccontextmanager
-async def desk(env: WorkflowEnvironment, keys: str | None, where: Where) -> AsyncIterator[Desk]:
-    """The API and a worker, both with the codec of `keys`, as a deployment runs them."""
+async def desk(
+    env: WorkflowEnvironment, keys: str | None, where: Where, *, cache: int = 1000
+) -> AsyncIterator[Desk]:
+    """The API and a worker, both with the codec of `keys`, as a deployment runs them;
+    `cache=0`: a worker that leaves no sticky queue behind for the next one to wait out."""
     client = with_codec(env.client, keys)
     settings = Settings.model_validate(
         {
@@ -82,7 +85,13 @@ async def desk(env: WorkflowEnvironment, keys: str | None, where: Where) -> Asyn
     )
     app = create_app(settings, temporal=client)
     async with (
-        running_worker(client, where.task_queue, where.database_url, where.smtp_port),
+        running_worker(
+            client,
+            where.task_queue,
+            where.database_url,
+            where.smtp_port,
+            max_cached_workflows=cache,
+        ),
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
     ):
@@ -237,7 +246,7 @@ async def test_after_a_key_rotation_old_tickets_still_decode_and_new_payloads_us
 ) -> None:
     key_a, key_b = new_key_entry("a"), new_key_entry("b")
     where = Where(task_queue, sqlite_url, smtp[1], tmp_path)
-    async with desk(time_env, key_a, where) as before:
+    async with desk(time_env, key_a, where, cache=0) as before:
         created = await before.http.post("/v1/tickets", json=TICKET, headers=SERVICE)
         assert created.status_code == 201, created.text
         old_id = created.json()["id"]
