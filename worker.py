@@ -33,6 +33,7 @@ from activities.rendering import TemplateRenderer
 from activities.webhook_dispatch import WebhookDispatcher, running
 from activities.webhooks import WebhookConfig, WebhookSender
 from domain.webhooks import parse_patterns
+from runtime.codec import settings_codec
 from runtime.policy_file import load_policy
 from runtime.processes import Process, describe_exit, spawn
 from runtime.settings import Settings, get_settings
@@ -103,8 +104,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         )
     )
     runtime = metrics_runtime(settings.metrics_port)
+    codec = settings_codec(settings)
+    if codec is None:
+        log.warning("no TICKETFLOW_PAYLOAD_KEYS: customer data goes to Temporal in clear")
     client = await connect(
-        settings.effective_temporal_address, settings.temporal_namespace, runtime=runtime
+        settings.effective_temporal_address,
+        settings.temporal_namespace,
+        runtime=runtime,
+        codec=codec,
     )
     worker = build_worker(
         client,

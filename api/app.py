@@ -12,14 +12,16 @@ from temporalio.client import Client
 from api import errors, observability
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
+from api.codec import CodecCors
 from api.config import ApiSettings
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import health, inbound, metrics, sla, tickets, webhooks
+from api.routes import codec, health, inbound, metrics, sla, tickets, webhooks
 from api.service import TicketService
 from api.webhooks import WebhookService
 from domain.webhooks import parse_patterns
+from runtime.codec import settings_codec
 from runtime.policy_file import load_policy
 from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
@@ -48,7 +50,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.effective_database_url)
         client = temporal or await connect(
-            settings.effective_temporal_address, settings.temporal_namespace, lazy=True
+            settings.effective_temporal_address,
+            settings.temporal_namespace,
+            lazy=True,
+            codec=app.state.codec,
         )
         app.state.sessions = create_sessionmaker(engine)
         app.state.temporal = client
@@ -79,10 +84,14 @@ def create_app(
         responses=errors.documented(413, 429),
     )
     app.state.bounds = bounds
+    app.state.tokens = token_table
+    app.state.codec = settings_codec(settings)
+    app.state.namespace = settings.temporal_namespace
     # Added innermost first: latency (outermost) sees every answer, a refused rate never
     # reads its body, the body limit buffers what the NUL check and the routes read.
     app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(CodecCors, settings=bounds)
     if bounds.rate_limit_enabled:
         app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
     observability.install(app)
@@ -92,9 +101,12 @@ def create_app(
     app.include_router(sla.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
+    app.include_router(codec.router)
     app.include_router(
         inbound.build_router(
-            ticket_prefix=settings.ticket_prefix, mail_domain=mail_domain(settings.mail_from)
+            ticket_prefix=settings.ticket_prefix,
+            mail_domain=mail_domain(settings.mail_from),
+            mail_from=settings.mail_from,
         )
     )
     return app

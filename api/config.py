@@ -14,7 +14,11 @@ from domain.enums import Role
 
 ANONYMOUS = "anonymous"
 """The rate-limit class of a request without a known token, limited per client address."""
-LIMITED_CLASSES = frozenset({*(role.value for role in Role), ANONYMOUS})
+CODEC_UI = "codec_ui"
+"""The rate-limit class of the dev Temporal UI's token-less codec calls (`api.codec`): a
+history page decodes in one burst of a request per event."""
+LIMITED_CLASSES = frozenset({*(role.value for role in Role), ANONYMOUS, CODEC_UI})
+CODEC_UI_DEFAULT = {"per_second": 100, "burst": 1000}
 
 
 class RateLimit(BaseModel):
@@ -31,7 +35,7 @@ class RateLimit(BaseModel):
 
 
 class ApiSettings(BaseSettings):
-    """Rate limits, the `/metrics` token and the largest reporting window."""
+    """Rate limits, the `/metrics` token, the largest reporting window, the codec's callers."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -45,6 +49,11 @@ class ApiSettings(BaseSettings):
     """When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`."""
     metrics_max_window_days: int = Field(default=92, ge=1, le=3660, alias="METRICS_MAX_WINDOW_DAYS")
     """The longest `[from, to)` `GET /v1/metrics/summary` computes: a calendar quarter."""
+    codec_ui_origin: str = Field(default="http://127.0.0.1:8233", alias="CODEC_UI_ORIGIN")
+    """The Temporal UI's origin: the only one CORS lets call `/codec/*` from a browser."""
+    codec_allow_loopback: bool = Field(default=False, alias="CODEC_ALLOW_LOOPBACK")
+    """`ticketflow dev` sets it: `/codec/*` then answers, without a token, a request from a
+    loopback address that comes from `CODEC_UI_ORIGIN`. Otherwise an admin token is needed."""
 
     @field_validator("rate_limit_roles")
     @classmethod
@@ -64,4 +73,6 @@ class ApiSettings(BaseSettings):
     def rate_limit(self, limited_class: str) -> RateLimit:
         """The limit of a role, or of `anonymous` requests."""
         default = RateLimit(per_second=self.rate_limit_per_second, burst=self.rate_limit_burst)
+        if limited_class == CODEC_UI:
+            default = RateLimit.model_validate(CODEC_UI_DEFAULT)
         return self.rate_limit_roles.get(limited_class, default)

@@ -62,6 +62,18 @@ def _metrics_scraper(request: Request) -> None:
         raise ApiError(401, "unauthorized", "GET /metrics needs the metrics token")
 
 
+def given_once(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing (422) a repeat of these query parameters, which the framework
+    would otherwise settle by keeping the last: `?to=a&to=b` is not a window."""
+
+    def check(request: Request) -> None:
+        for name in names:
+            if len(request.query_params.getlist(name)) > 1:
+                raise ApiError(422, "validation_error", f"query parameter {name!r}: give it once")
+
+    return check
+
+
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if principal.role not in roles:

@@ -2,7 +2,9 @@
 
 A request with a known bearer token counts against that token, under its role's limit;
 any other request (no token, an unknown one) counts against its client address under the
-`anonymous` limit, so guessing tokens is bounded too. A limit of `per_second` with a
+`anonymous` limit, so guessing tokens is bounded too; the dev Temporal UI's token-less codec
+calls (`api.codec.dev_ui_request`) count under `codec_ui`, whose default fits the burst of a
+history page. A limit of `per_second` with a
 `burst` is a moving window of `burst` requests per `ceil(burst / per_second)` seconds:
 at most `burst` at once, and no more than `per_second` on average.
 
@@ -22,7 +24,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import TokenTable, bearer_token
-from api.config import ANONYMOUS, LIMITED_CLASSES, ApiSettings, RateLimit
+from api.codec import dev_ui_request
+from api.config import ANONYMOUS, CODEC_UI, LIMITED_CLASSES, ApiSettings, RateLimit
 from api.errors import error_response
 
 
@@ -37,6 +40,7 @@ class RequestRateLimit:
     def __init__(self, app: ASGIApp, *, tokens: TokenTable, settings: ApiSettings) -> None:
         self.app = app
         self.tokens = tokens
+        self.settings = settings
         self.windows = {name: window(settings.rate_limit(name)) for name in LIMITED_CLASSES}
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -48,7 +52,10 @@ class RequestRateLimit:
             digest = hashlib.sha256(token.encode()).hexdigest()[:32]
             return principal.role.value, f"token:{digest}"
         client = scope.get("client")
-        return ANONYMOUS, f"address:{client[0] if client else 'unknown'}"
+        address = client[0] if client else "unknown"
+        if dev_ui_request(scope, self.settings):
+            return CODEC_UI, f"codec-ui:{address}"
+        return ANONYMOUS, f"address:{address}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

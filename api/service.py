@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,6 @@ from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 log = logging.getLogger("ticketflow.api")
 WEBHOOK_HOLD = timedelta(seconds=10)
 """Intake's webhook deliveries wait until its workflow started (then released), or this long."""
-_EMAIL_IN_TEXT = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 
 
 def request_hash(request: TicketCreate) -> str:
@@ -50,8 +48,13 @@ def request_hash(request: TicketCreate) -> str:
 
 
 def static_summary(state: TicketState) -> str:
-    """`[P1] subject`, with any email address in the subject masked: no personal data in the UI."""
-    return f"[{state.priority.value}] {_EMAIL_IN_TEXT.sub('[email]', state.subject)}"
+    """`[P1] billing via email`: the priority, category and channel, never the subject.
+
+    A subject is the customer's free text (names, addresses, account numbers) that no mask
+    can be trusted to find, so it stays in the workflow input, behind the payload codec. The
+    summary is encrypted too when a codec is configured (the SDK encodes user metadata with
+    it); it holds nothing personal, so a history read without the codec loses nothing."""
+    return f"[{state.priority.value}] {state.category} via {state.channel.value}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,10 @@ class TicketService:
         idempotency_key: str | None,
         *,
         related_ticket_id: str | None = None,
+        acknowledge: bool = True,
     ) -> Intake:
+        """Open a ticket (once per `idempotency_key`); `acknowledge=False` sends it no
+        acknowledgment (a quarantined email)."""
         now = datetime.now(UTC)
         digest = request_hash(request)
         if idempotency_key is not None:
@@ -138,6 +144,7 @@ class TicketService:
                 routed=routed,
                 assignee=assignee,
                 related_ticket_id=related_ticket_id,
+                acknowledge=acknowledge,
             )
             ticket, created = Ticket.create(started)
             # The row and the `created` event go in with the number: the workflow then has

@@ -44,6 +44,7 @@ from bench.sla_args import add_sla_arguments
 from bench.stack import BenchStack
 from bench.stats import Series, result_document
 from bench.store_probe import StoreProbe, reset_postgres
+from runtime.codec import data_dir_codec
 from runtime.temporal import connect
 from ticketflow.dev import DevError
 
@@ -126,7 +127,8 @@ def worker_settings(args: argparse.Namespace) -> dict[str, str]:
 async def run_benchmarks(
     stack: BenchStack, args: argparse.Namespace
 ) -> tuple[list[Series], dict[str, dict[str, Any]]]:
-    client = await connect(stack.temporal_address, "default")
+    # The stack is `ticketflow dev`'s: its worker encrypts payloads with the dev keyring.
+    client = await connect(stack.temporal_address, "default", codec=data_dir_codec(stack.data_dir))
     store = StoreProbe(stack.store_url)
     connections = max(args.concurrency, args.action_concurrency)
     all_series: list[Series] = []

@@ -19,6 +19,8 @@ from temporalio.worker import Worker
 from bench.anchor_activities import AnchorActivities
 from bench.anchors import IntakeAnchorWorkflow
 from bench.bare import CounterWorkflow, NoopWorkflow
+from runtime.codec import settings_codec
+from runtime.settings import Settings
 from runtime.temporal import connect
 from store.engine import create_engine
 
@@ -34,7 +36,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace, stop: asyncio.Event) -> None:
-    client = await connect(args.address, "default")
+    # The bench's client encrypts with the stack's keyring (TICKETFLOW_DATA_DIR): so must we.
+    client = await connect(args.address, "default", codec=settings_codec(Settings()))
     engine = create_engine(args.database_url)
     activities = AnchorActivities(engine, args.smtp_host, args.smtp_port)
     worker = Worker(

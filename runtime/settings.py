@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     policy_file: Path = Field(default=DEFAULT_POLICY_FILE, alias="TICKETFLOW_CONFIG")
     tokens: SecretStr | None = Field(default=None, alias="TICKETFLOW_TOKENS")
     """Secrets are `SecretStr`: a repr, a log line or a dump shows `**********`."""
+    payload_keys: SecretStr | None = Field(default=None, alias="TICKETFLOW_PAYLOAD_KEYS")
+    """`id:base64key,…` (32-byte AES keys): the keyring of the payload codec (`runtime.codec`).
+    Unset: the development keyring `ticketflow dev` keeps in the data dir, if any."""
+    payload_active_key: str | None = Field(default=None, alias="TICKETFLOW_PAYLOAD_ACTIVE_KEY")
+    """The key id new payloads are encrypted with; default: the first of the keyring."""
     ticket_prefix: str = Field(default="TKT", alias="TICKETFLOW_TICKET_PREFIX")
     api_host: str = Field(default="127.0.0.1", alias="API_HOST")
     api_port: int = Field(default=8000, alias="API_PORT")

@@ -1,5 +1,6 @@
-"""One way to connect to Temporal (the pydantic data converter), shared by the API, the worker,
-the commands and the tests, and the calls the API makes beside starting workflows."""
+"""One way to connect to Temporal (the pydantic data converter, the payload codec), shared by
+the API, the worker, the commands and the tests, and the calls the API makes beside starting
+workflows."""
 
 from __future__ import annotations
 
@@ -10,21 +11,30 @@ from typing import TypeVar
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import PayloadCodec
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
+
+from runtime.codec import data_converter
 
 T = TypeVar("T")
 
 
 async def connect(
-    address: str, namespace: str, *, lazy: bool = False, runtime: Runtime | None = None
+    address: str,
+    namespace: str,
+    *,
+    lazy: bool = False,
+    runtime: Runtime | None = None,
+    codec: PayloadCodec | None = None,
 ) -> Client:
-    """A client with the pydantic converter; `runtime` (default: the SDK's) owns its telemetry."""
+    """A client with the pydantic converter and `codec` (`runtime.codec.settings_codec`: the
+    payload encryption) over its payloads; `runtime` (default: the SDK's) owns its telemetry.
+    A worker built on this client encodes and decodes with the same codec."""
     return await Client.connect(
         address,
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(codec),
         lazy=lazy,
         runtime=runtime,
     )

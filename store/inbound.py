@@ -25,6 +25,11 @@ class InboundRecord:
     ticket_id: str | None
     outcome: str
     received_at: datetime
+    reason: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome == PENDING
 
 
 @dataclass(frozen=True)
@@ -84,15 +89,24 @@ async def get(session: AsyncSession, *, message_id: str) -> InboundRecord | None
         ticket_id=row.ticket_id,
         outcome=row.outcome,
         received_at=received_at,
+        reason=row.reason,
     )
 
 
-async def finish(session: AsyncSession, *, message_id: str, ticket_id: str, outcome: str) -> None:
-    """Record where the claimed email landed; from now on its Message-ID is a duplicate."""
+async def finish(
+    session: AsyncSession,
+    *,
+    message_id: str,
+    ticket_id: str | None,
+    outcome: str,
+    reason: str | None = None,
+) -> None:
+    """Record where the claimed email landed (if anywhere) and why; from now on its
+    Message-ID is a duplicate."""
     await session.execute(
         update(InboundMessage)
         .where(InboundMessage.message_id == message_id)
-        .values(ticket_id=ticket_id, outcome=outcome)
+        .values(ticket_id=ticket_id, outcome=outcome, reason=reason)
     )
 
 

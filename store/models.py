@@ -199,8 +199,10 @@ class InboundMessage(Base):
     """An inbound email's Message-ID, claimed before the email is acted on: the dedup key.
 
     `outcome` is `pending` while the first request for the Message-ID is handling it, then
-    `created`, `threaded` or `follow_up`; `ticket_id` is the ticket the email landed on (None
-    while pending), so later emails that reference this Message-ID thread to the same ticket.
+    `created`, `threaded`, `follow_up`, `quarantined`, `rejected` or `ignored`; `ticket_id` is
+    the ticket the email landed on (None while pending, and for an email that landed on none),
+    so later emails that reference this Message-ID thread to the same ticket; `reason` says why
+    an email was not threaded where it claimed to belong (`domain.intake.senders`).
     """
 
     __tablename__ = "inbound_messages"
@@ -208,4 +210,5 @@ class InboundMessage(Base):
     message_id: Mapped[str] = mapped_column(String(998), primary_key=True)
     ticket_id: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -339,6 +339,25 @@ def test_ui_api_and_mailpit_ports_are_published(services: dict[str, dict[str, An
     assert environment(services["temporal-ui"]).get("TEMPORAL_ADDRESS") == "temporal:7233"
 
 
+def test_payloads_are_encrypted_and_the_ui_decodes_with_the_api_s_codec(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The worker and the API share a required keyring; the UI's browser calls the API's
+    /codec on its published port, and the API's CORS answers the UI's published origin."""
+    for name in ("worker", "api"):
+        raw = services[name]["environment"]["TICKETFLOW_PAYLOAD_KEYS"]
+        assert re.fullmatch(r"\$\{TICKETFLOW_PAYLOAD_KEYS:\?[^}]+\}", str(raw)), (name, raw)
+        assert "TICKETFLOW_PAYLOAD_ACTIVE_KEY" in environment(services[name])
+    ui = environment(services["temporal-ui"])
+    api_port = next(h for h, inside in published_ports(services["api"]).items() if inside == 8000)
+    assert ui.get("TEMPORAL_CODEC_ENDPOINT") == f"http://localhost:{api_port}/codec"
+    ui_ports = published_ports(services["temporal-ui"]).items()
+    ui_port = next(host for host, inside in ui_ports if inside == 8080)
+    assert environment(services["api"]).get("CODEC_UI_ORIGIN") == f"http://localhost:{ui_port}"
+    assert ui.get("TEMPORAL_CODEC_PASS_ACCESS_TOKEN") == "false"
+    assert "CODEC_ALLOW_LOOPBACK" not in environment(services["api"])  # dev only
+
+
 def test_every_interpolated_variable_is_documented() -> None:
     allowed = documented_settings() | documented_in_compose_file()
     text = COMPOSE_FILE.read_text()

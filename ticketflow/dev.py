@@ -51,6 +51,7 @@ import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.codec import dev_keyring_file
 from runtime.processes import (
     STOP_TIMEOUT_SECONDS,
     DevError,
@@ -135,7 +136,15 @@ def child_env(settings: Settings, options: DevOptions, base: Mapping[str, str]) 
         env["TICKETFLOW_TOKENS"] = DEV_TOKENS
     if not settings.webhook_allowed_hosts:  # a receiver on this machine, for trying webhooks
         env["TICKETFLOW_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    # The dev UI (in a browser on this machine) decodes payloads without a token (api.codec).
+    env.setdefault("CODEC_ALLOW_LOOPBACK", "true")
+    env.setdefault("CODEC_UI_ORIGIN", f"http://127.0.0.1:{options.ui_port}")
     return env
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec server, as the dev UI and `temporal … --codec-endpoint` call it."""
+    return f"{api_url(settings)}/codec"
 
 
 def api_url(settings: Settings) -> str:
@@ -166,6 +175,7 @@ def banner(settings: Settings, options: DevOptions) -> str:
         f"  API docs     {api}/docs",
         f"  {temporal}",
         f"  Mail         {mail}",
+        f"  Codec        {codec_endpoint(settings)}  (decodes payloads for the UI and CLI)",
     ]
     if settings.tokens is None:
         lines.append("  Dev tokens   (Authorization: Bearer <token>)")
@@ -194,7 +204,8 @@ def _start_temporal(settings: Settings, options: DevOptions, stack: Stack) -> No
     def start(*, append: bool = True) -> Process:
         return start_temporal(binary, db_file=db_file, log_file=log_file, append=append,
                               port=options.temporal_port, ui_port=options.ui_port,
-                              namespace=namespace)  # fmt: skip
+                              namespace=namespace,
+                              codec_endpoint=codec_endpoint(settings))  # fmt: skip
 
     # A restart needs no readiness wait: the attributes are in the database file now.
     stack.add("temporal", start(append=False), start, hint=f" (log: {log_file})")
@@ -212,6 +223,9 @@ def _start_temporal(settings: Settings, options: DevOptions, stack: Stack) -> No
 
 def _start(settings: Settings, options: DevOptions, stack: Stack) -> None:
     _check_ports(settings, options)
+    if settings.payload_keys is None:
+        # Kept in the data dir (0600): the worker, the API and the commands all find it there.
+        say(f"payload key: {dev_keyring_file(settings.data_dir)}")
     env = child_env(settings, options, os.environ)
     python, timeout = [sys.executable, "-m"], options.start_timeout
     if not settings.temporal_address:

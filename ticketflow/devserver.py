@@ -50,8 +50,10 @@ def start_temporal(
     ui_port: int,
     namespace: str,
     append: bool = False,
+    codec_endpoint: str | None = None,
 ) -> Process:
-    """`temporal server start-dev` persisted in `db_file`, with the search attributes.
+    """`temporal server start-dev` persisted in `db_file`, with the search attributes; its UI
+    decodes payloads with the codec server at `codec_endpoint` (the API's `/codec`).
 
     Its output replaces `log_file`, or follows it with `append` (a restart keeps the end
     of the log that says why the server died).
@@ -61,6 +63,8 @@ def start_temporal(
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
         "--namespace", namespace, "--log-level", "warn", "--ui-disable-news-fetch", *cli_flags(),
     ]  # fmt: skip
+    if codec_endpoint:
+        argv += ["--ui-codec-endpoint", codec_endpoint]
     with log_file.open("ab" if append else "wb") as log:
         if append:
             log.write(f"--- restarted at {datetime.now().astimezone():%H:%M:%S} ---\n".encode())

@@ -2,11 +2,16 @@
 
 Each Message-ID is handled once: the request first claims it in the store (one
 `INSERT … ON CONFLICT DO NOTHING`), then threads or creates, then records where the
-email landed. A failure releases the claim, so the gateway's retry is handled afresh.
+email landed and why. A failure releases the claim, so the gateway's retry is handled afresh.
+
+Automatic mail (`domain.intake.senders.automatic`) is recorded and acted on no further. A
+reply threads into a ticket only when its sender is the ticket's requester; from anyone
+else the policy's `inbound.unknown_sender` decides, and the ticket it named is not touched.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -23,9 +28,13 @@ from domain.intake.inbound import (
     InboundResult,
     Threading,
     idempotency_key,
+    parse_mailbox,
 )
 from domain.intake.quoting import strip_quoted
+from domain.intake.senders import NotThreaded, automatic, on_ticket
+from domain.policy.support import SupportPolicy
 from store import inbound as claims
+from store import repository
 from store.engine import SessionMaker
 
 log = logging.getLogger("ticketflow.api.inbound")
@@ -38,11 +47,19 @@ class InboundIntake:
     """Deduplicate, thread, and hand the email to `TicketService`."""
 
     def __init__(
-        self, *, tickets: TicketService, sessions: SessionMaker, threading: Threading
+        self,
+        *,
+        tickets: TicketService,
+        sessions: SessionMaker,
+        threading: Threading,
+        policy: SupportPolicy,
+        own_addresses: frozenset[str],
     ) -> None:
         self._tickets = tickets
         self._sessions = sessions
         self._threading = threading
+        self._policy = policy
+        self._own = own_addresses
 
     async def receive(self, mail: InboundEmail) -> InboundResult:
         now = datetime.now(UTC)
@@ -52,7 +69,7 @@ class InboundIntake:
             )
         if not claim.claimed:
             assert claim.existing is not None
-            if claim.existing.ticket_id is None:
+            if claim.existing.pending:
                 raise InboundInProgress(
                     f"the email {mail.message_id} is being handled by another request; retry later"
                 )
@@ -70,14 +87,32 @@ class InboundIntake:
                 message_id=mail.message_id,
                 ticket_id=result.ticket_id,
                 outcome=result.outcome.value,
+                reason=result.reason.value if result.reason else None,
             )
         return result
 
+    async def _requester(self, ticket_id: str) -> str | None:
+        """The address a reply to `ticket_id` must come from; None: no such ticket."""
+        async with self._sessions() as session:
+            row = await repository.get_ticket(session, ticket_id=ticket_id)
+        return row.requester_email if row is not None else None
+
     async def _deliver(self, mail: InboundEmail) -> InboundResult:
+        sender = parse_mailbox(mail.sender)[1]
+        machine = automatic(mail.headers, sender, self._own)
+        if machine is not None:
+            return InboundResult(outcome=InboundOutcome.IGNORED, reason=machine)
         async with self._sessions() as session:
             known = await claims.tickets_of(session, message_ids=mail.thread_message_ids())
         body = strip_quoted(mail.text)
+        spoofed = False
         for ticket_id in self._threading.candidates(mail, known):
+            requester = await self._requester(ticket_id)
+            if requester is None:
+                continue  # a tag or reference naming no ticket (typo, another desk)
+            if not on_ticket(sender, [requester]):
+                spoofed = True
+                continue
             try:
                 replied = await self._tickets.customer_reply(
                     ticket_id, body, message_id=mail.message_id
@@ -89,9 +124,29 @@ class InboundIntake:
                 continue
             outcome = InboundOutcome.FOLLOW_UP if replied.follow_up else InboundOutcome.THREADED
             return InboundResult(ticket_id=replied.ticket.id, outcome=outcome)
-        request = self._threading.new_ticket(mail, description=body)
-        intake = await self._tickets.create(request, idempotency_key(mail.message_id))
-        return InboundResult(ticket_id=intake.state.ticket_id, outcome=InboundOutcome.CREATED)
+        if not spoofed:
+            return await self._open(mail, body, InboundOutcome.CREATED)
+        policy, reason = self._policy.inbound.unknown_sender, NotThreaded.UNKNOWN_SENDER
+        if policy == "reject":
+            return InboundResult(outcome=InboundOutcome.REJECTED, reason=reason)
+        if policy == "quarantine":
+            return await self._open(mail, body, InboundOutcome.QUARANTINED, reason)
+        return await self._open(mail, body, InboundOutcome.CREATED, reason)
+
+    async def _open(
+        self,
+        mail: InboundEmail,
+        body: str,
+        outcome: InboundOutcome,
+        reason: NotThreaded | None = None,
+    ) -> InboundResult:
+        """A ticket of the sender's own; a quarantined one is tagged and unacknowledged."""
+        quarantined = outcome == InboundOutcome.QUARANTINED
+        tags = ["quarantine"] if quarantined else ["unverified-sender"] if reason else []
+        request = self._threading.new_ticket(mail, description=body, tags=tags)
+        key = idempotency_key(mail.message_id)
+        intake = await self._tickets.create(request, key, acknowledge=not quarantined)
+        return InboundResult(ticket_id=intake.state.ticket_id, outcome=outcome, reason=reason)
 
     async def _release(self, message_id: str) -> None:
         try:
@@ -107,9 +162,11 @@ def _sessions(request: Request) -> SessionMaker:
     return sessions
 
 
-def build_router(*, ticket_prefix: str, mail_domain: str) -> APIRouter:
-    """The inbound routes for a desk whose ticket ids and Message-IDs look like this."""
+def build_router(*, ticket_prefix: str, mail_domain: str, mail_from: str) -> APIRouter:
+    """The inbound routes for a desk whose ticket ids and Message-IDs look like this, and
+    whose mail comes from `mail_from`."""
     threading = Threading(ticket_prefix=ticket_prefix, mail_domain=mail_domain)
+    own = frozenset(filter(None, [email.utils.parseaddr(mail_from)[1]]))
     router = APIRouter(
         prefix="/v1/inbound", tags=["inbound"], responses=documented(401, 403, 409, 422, 503)
     )
@@ -117,6 +174,7 @@ def build_router(*, ticket_prefix: str, mail_domain: str) -> APIRouter:
     @router.post(
         "/email",
         response_model=InboundResult,
+        response_model_exclude_none=True,
         status_code=status.HTTP_200_OK,
         responses={201: {"model": InboundResult, "description": "A ticket was opened"}},
     )
@@ -128,9 +186,16 @@ def build_router(*, ticket_prefix: str, mail_domain: str) -> APIRouter:
         _: ServicePrincipal,
     ) -> InboundResult:
         """Thread an email to its ticket or open one (201); a repeated Message-ID does nothing."""
-        intake = InboundIntake(tickets=tickets, sessions=_sessions(request), threading=threading)
+        intake = InboundIntake(
+            tickets=tickets,
+            sessions=_sessions(request),
+            threading=threading,
+            policy=request.app.state.policy,
+            own_addresses=own,
+        )
         result = await intake.receive(body)
-        if result.outcome in (InboundOutcome.CREATED, InboundOutcome.FOLLOW_UP):
+        opened = (InboundOutcome.CREATED, InboundOutcome.FOLLOW_UP, InboundOutcome.QUARANTINED)
+        if result.outcome in opened:
             response.status_code = status.HTTP_201_CREATED
             response.headers["Location"] = f"/v1/tickets/{result.ticket_id}"
         return result

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import BoundsDep, SessionDep, StaffPrincipal
+from api.deps import BoundsDep, SessionDep, StaffPrincipal, given_once
 from api.errors import ApiError, documented
 from domain.enums import Channel, Priority
 from store import reporting
@@ -100,18 +101,36 @@ class MetricsSummary(BaseModel):
     backlog: BacklogOut
 
 
+_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def _not_a_number(value: object) -> object:
+    """A bound is an ISO 8601 date-time as the schema says; pydantic alone would also take a
+    number as Unix seconds (`to=1555` is 1970-01-01T00:25:55Z)."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("an ISO 8601 date-time, not a number")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+
 def _utc(at: datetime) -> datetime:
     """A time without an offset is taken as UTC."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-@router.get("/summary", response_model=MetricsSummary)
+@router.get(
+    "/summary",
+    response_model=MetricsSummary,
+    dependencies=[Depends(given_once("from", "to", "team", "priority", "channel"))],
+)
 async def summary(
     session: SessionDep,
     _: StaffPrincipal,
     bounds: BoundsDep,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     team: Annotated[str | None, Query(max_length=50)] = None,
     priority: Annotated[Priority | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,

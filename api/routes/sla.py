@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import AnyPrincipal
+from api.deps import AnyPrincipal, given_once
 from api.errors import documented
 from api.schemas import SlaExplanation
 from domain.enums import Channel, Plan, Priority
@@ -16,7 +16,11 @@ from domain.policy.support import SupportPolicy
 router = APIRouter(prefix="/v1/sla", tags=["sla"], responses=documented(401, 403, 422))
 
 
-@router.get("/explain", response_model=SlaExplanation)
+@router.get(
+    "/explain",
+    response_model=SlaExplanation,
+    dependencies=[Depends(given_once("priority", "plan", "channel", "category"))],
+)
 async def explain(
     request: Request,
     _: AnyPrincipal,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import (
     AgentActionsDep,
@@ -16,6 +16,7 @@ from api.deps import (
     SessionDep,
     StaffPrincipal,
     TicketServiceDep,
+    given_once,
 )
 from api.errors import ApiError, documented
 from api.schemas import (
@@ -74,7 +75,11 @@ async def create_ticket(
     return _view(intake.state)
 
 
-@router.get("", response_model=TicketPage)
+@router.get(
+    "",
+    response_model=TicketPage,
+    dependencies=[Depends(given_once("team", "assignee", "breached", "limit", "cursor"))],
+)
 async def list_tickets(
     session: SessionDep,
     _: StaffPrincipal,

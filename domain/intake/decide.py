@@ -24,6 +24,7 @@ def decide(
     routed: Routing | None = None,
     assignee: str | None = None,
     related_ticket_id: str | None = None,
+    acknowledge: bool = True,
 ) -> TicketStarted:
     """The workflow input for a new ticket: routing, the SLA policy with its calendar resolved,
     the lifecycle timers and the escalation ladder, as the policy stands now."""
@@ -48,6 +49,7 @@ def decide(
         escalation=escalation_snapshot(policy),
         related_ticket_id=related_ticket_id,
         mail_domain=mail_domain,
+        acknowledge=acknowledge,
     )
 
 

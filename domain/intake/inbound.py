@@ -29,6 +29,7 @@ from pydantic import (
 
 from domain.enums import Channel
 from domain.errors import DomainError
+from domain.intake.senders import NotThreaded
 from domain.ticket.requests import (
     MAX_SUBJECT_CHARS,
     Body,
@@ -41,6 +42,7 @@ from domain.ticket.requests import (
 MAX_HEADER_CHARS = 998
 """RFC 5322's line limit: no single header value we accept is longer."""
 MAX_REFERENCES = 1000
+MAX_HEADERS = 50
 NO_SUBJECT = "(no subject)"
 
 
@@ -49,6 +51,12 @@ class InboundOutcome(StrEnum):
     THREADED = "threaded"
     FOLLOW_UP = "follow_up"
     DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    """A reply from a sender not on its ticket, opened apart and unacknowledged for review."""
+    REJECTED = "rejected"
+    """A reply from a sender not on its ticket, dropped (`inbound.unknown_sender: reject`)."""
+    IGNORED = "ignored"
+    """Automatic mail (auto-reply, bulk, our own): nothing is created or sent."""
 
 
 class InboundInProgress(DomainError):
@@ -154,6 +162,14 @@ class InboundEmail(BaseModel):
     references: Annotated[
         list[MessageId], BeforeValidator(_references), Field(max_length=MAX_REFERENCES)
     ] = []
+    headers: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=76)], HeaderText],
+        Field(max_length=MAX_HEADERS),
+    ] = Field(
+        default={},
+        description="Raw headers the sender check reads, e.g. "
+        '`{"Auto-Submitted": "auto-replied", "Precedence": "bulk"}`',
+    )
 
     def thread_message_ids(self) -> list[str]:
         """Ids this email answers, nearest first: In-Reply-To, then References newest first."""
@@ -219,16 +235,24 @@ class Threading:
             )
         return cleaned or NO_SUBJECT
 
-    def new_ticket(self, mail: InboundEmail, description: str) -> TicketCreate:
+    def new_ticket(
+        self, mail: InboundEmail, description: str, tags: list[str] | None = None
+    ) -> TicketCreate:
         name, address = parse_mailbox(mail.sender)
         return TicketCreate(
             requester=Requester(email=address, name=name),
             subject=self.ticket_subject(mail.subject),
             description=description,
             channel=Channel.EMAIL,
+            tags=tags or [],
         )
 
 
 class InboundResult(BaseModel):
-    ticket_id: str
+    ticket_id: str | None = Field(
+        default=None, description="Absent when the email landed on no ticket (rejected, ignored)"
+    )
     outcome: InboundOutcome
+    reason: NotThreaded | None = Field(
+        default=None, description="Why the email did not land where it claimed to belong"
+    )

@@ -225,3 +225,12 @@ class LifecycleSpec(PolicyModel):
     email_delivery_deadline: PositiveDuration = 24 * 3600
     """How long an email is retried (SMTP down, refusing, slow) before it is recorded as
     `notification_failed` and shown to operators."""
+
+
+class InboundSpec(PolicyModel):
+    """Inbound email. `unknown_sender`: what a reply to a ticket becomes when its sender is
+    not on the ticket (`domain.intake.senders`): a ticket of its own (`new_ticket`), nothing
+    (`reject`), or a ticket of its own that sends no acknowledgment, tagged `quarantine`
+    for an agent to review (`quarantine`)."""
+
+    unknown_sender: Literal["new_ticket", "reject", "quarantine"] = "new_ticket"

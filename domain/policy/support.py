@@ -17,6 +17,7 @@ from domain.policy.checks import Problem, reference_problems
 from domain.policy.models import (
     AgentSpec,
     EscalationSpec,
+    InboundSpec,
     LifecycleSpec,
     PolicyModel,
     RoutingSpec,
@@ -53,6 +54,7 @@ class SupportPolicy(PolicyModel):
     routing: RoutingSpec
     escalation: EscalationSpec
     lifecycle: LifecycleSpec = LifecycleSpec()
+    inbound: InboundSpec = InboundSpec()
     languages: list[str] = Field(default_factory=lambda: ["en", "ms", "mk"], min_length=1)
     default_language: str = "en"
     templates_dir: str | None = None

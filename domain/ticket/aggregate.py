@@ -94,14 +94,15 @@ class Ticket:
             sla_policy_version=started.sla.policy_version,
             sla_reason=started.sla.reason,
         )
-        first_response = change.state.clocks.get(Metric.FIRST_RESPONSE)
-        due = first_response.due_at if first_response else None
-        ack = change.notify_customer(
-            created,
-            "acknowledgment",
-            first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
-        )
-        change.update(thread_message_id=ack.message_id)
+        if started.acknowledge:
+            first_response = change.state.clocks.get(Metric.FIRST_RESPONSE)
+            due = first_response.due_at if first_response else None
+            ack = change.notify_customer(
+                created,
+                "acknowledgment",
+                first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
+            )
+            change.update(thread_message_id=ack.message_id)
         return cls(change.state, started.mail_domain), change.effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------

@@ -107,6 +107,9 @@ class TicketStarted(BaseModel):
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"
+    acknowledge: bool = True
+    """False for a ticket no email may answer by itself (a quarantined email): no
+    acknowledgment. Defaults to the behaviour of every ticket started before it existed."""
 
 
 class TicketWorkflowInput(BaseModel):

@@ -114,8 +114,9 @@ async def test_a_service_token_is_refused(http: httpx.AsyncClient) -> None:
         {"from": "yesterday"},
         {"from": "2026-11-08T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
         {"priority": "P9"},
+        {"to": "1555"},
     ],
-    ids=["bad-from", "from-after-to", "bad-priority"],
+    ids=["bad-from", "from-after-to", "bad-priority", "unix-seconds"],
 )
 async def test_bad_parameters_are_422(http: httpx.AsyncClient, params: dict[str, str]) -> None:
     response = await http.get(URL, headers=ALICE, params=params)

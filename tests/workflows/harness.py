@@ -35,6 +35,7 @@ async def running_worker(
     database_url: str,
     smtp_port: int,
     policy: SupportPolicy = DEFAULT_POLICY,
+    max_cached_workflows: int = 1000,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -45,6 +46,7 @@ async def running_worker(
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
         dispatch=DispatchActivities(sessions, client, policy),
+        max_cached_workflows=max_cached_workflows,
     )
     try:
         async with worker:

@@ -153,11 +153,12 @@ def _show(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def run() -> int:
+        from runtime.codec import settings_codec
         from runtime.temporal import connect
 
         address, namespace = settings.effective_temporal_address, settings.temporal_namespace
         try:
-            client = await connect(address, namespace)
+            client = await connect(address, namespace, codec=settings_codec(settings))
         except RuntimeError as error:  # what the SDK raises when the server can't be reached
             return fail(f"cannot reach Temporal at {address}: {_connect_reason(error)}")
         return await show_ticket(
