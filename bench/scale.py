@@ -13,15 +13,12 @@ import asyncio
 import time
 from typing import Any
 
-from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.context import Context
 from bench.intake import Batch, IntakeBench, worker_cpu
 from bench.load import BenchError
-from bench.sla_start import TICKET_QUEUE
+from bench.sla_start import TICKET_QUEUE, describe_workflow_queue
 from bench.stats import Series, ratio, rounded
 
 POLLER_TIMEOUT_SECONDS = 120.0
@@ -30,12 +27,7 @@ POLLER_TIMEOUT_SECONDS = 120.0
 async def pollers(client: Client, task_queue: str) -> set[str]:
     """Identities of the workers polling `task_queue` for workflow tasks (the server keeps
     a poller listed for a few minutes after its last poll)."""
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    described = await client.workflow_service.describe_task_queue(request)
+    described = await describe_workflow_queue(client, task_queue)
     return {poller.identity for poller in described.pollers}
 
 

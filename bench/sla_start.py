@@ -16,7 +16,10 @@ from collections.abc import Callable
 
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    DescribeTaskQueueResponse,
+)
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
@@ -94,15 +97,23 @@ async def start_all(
             await rows.close()
 
 
-async def workflow_backlog(client: Client, task_queue: str = TICKET_QUEUE) -> int:
-    """Workflow tasks waiting on `task_queue` (the server's approximate count). A settled
-    ticket's row is in the store before its workflow has run: only once this backlog is
-    empty has every started ticket taken its first task and armed its timer."""
+async def describe_workflow_queue(
+    client: Client, task_queue: str = TICKET_QUEUE, *, stats: bool = False
+) -> DescribeTaskQueueResponse:
+    """The server's view of `task_queue`'s workflow tasks: its pollers, and with `stats` its
+    approximate backlog."""
     request = DescribeTaskQueueRequest(
         namespace=client.namespace,
         task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        report_stats=True,
+        report_stats=stats,
     )
-    described = await client.workflow_service.describe_task_queue(request)
+    return await client.workflow_service.describe_task_queue(request)
+
+
+async def workflow_backlog(client: Client, task_queue: str = TICKET_QUEUE) -> int:
+    """Workflow tasks waiting on `task_queue` (the server's approximate count). A settled
+    ticket's row is in the store before its workflow has run: only once this backlog is
+    empty has every started ticket taken its first task and armed its timer."""
+    described = await describe_workflow_queue(client, task_queue, stats=True)
     return described.stats.approximate_backlog_count

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,6 +46,28 @@ def settings_for(database_url: str, task_queue: str, smtp_port: int) -> Settings
     )
 
 
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on `app` in process, its lifespan (startup, shutdown) around it."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
+    ):
+        yield http
+
+
+def inbound_mail(sender: str = "Ana Novak <ana@example.com>", **overrides: Any) -> dict[str, Any]:
+    """A `POST /v1/inbound/email` body from `sender`, a fresh Message-ID, `overrides` on top."""
+    body: dict[str, Any] = {
+        "from": sender,
+        "to": ["Support <support@desk.example>"],
+        "subject": "Export fails",
+        "text": "The CSV export stops halfway.",
+        "message_id": f"<{uuid.uuid4()}@mail.example.com>",
+    }
+    return body | overrides
+
+
 @pytest.fixture
 async def api(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
@@ -50,7 +76,6 @@ async def api(
     app = create_app(settings_for(database_url, task_queue, port), temporal=time_env.client)
     async with (
         running_worker(time_env.client, task_queue, database_url, port),
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
+        serving(app) as http,
     ):
         yield Api(http=http, mailbox=box, database_url=database_url, client=time_env.client)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 from api.app import create_app
 from api.config import ApiSettings
 from api.ratelimit import window
-from tests.api.conftest import ADMIN, ALICE, SERVICE, settings_for
+from tests.api.conftest import ADMIN, ALICE, SERVICE, serving, settings_for
 from ticketflow.environment import free_port
 
 EXPLAIN = "/v1/sla/explain?priority=P2"
@@ -30,16 +29,6 @@ EXPLAIN = "/v1/sla/explain?priority=P2"
 def build(database_url: str, **bounds: Any) -> FastAPI:
     settings = settings_for(database_url, "tq-unused", free_port())
     return create_app(settings, bounds=ApiSettings.model_validate(bounds))
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as http,
-    ):
-        yield http
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, str]:

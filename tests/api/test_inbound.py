@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from store import inbound as claims
 from store.engine import create_engine, create_sessionmaker
-from tests.api.conftest import ALICE, SERVICE, Api
+from tests.api.conftest import ALICE, SERVICE, Api, inbound_mail
 from tests.conftest import eventually
 
 INBOUND = "/v1/inbound/email"
-
-
-def _mail(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "from": "Ana Novak <ana@example.com>",
-        "to": ["Support <support@desk.example>"],
-        "subject": "Export fails",
-        "text": "The CSV export stops halfway.",
-        "message_id": f"<{uuid.uuid4()}@mail.example.com>",
-    }
-    body.update(overrides)
-    return body
 
 
 async def _post(api: Api, mail: dict[str, Any], expect: int) -> dict[str, Any]:
@@ -34,7 +21,7 @@ async def _post(api: Api, mail: dict[str, Any], expect: int) -> dict[str, Any]:
 
 
 async def _new_ticket(api: Api, **overrides: Any) -> str:
-    created = await _post(api, _mail(**overrides), 201)
+    created = await _post(api, inbound_mail(**overrides), 201)
     assert created["outcome"] == "created"
     ticket_id: str = created["ticket_id"]
     return ticket_id
@@ -62,7 +49,7 @@ async def _replies_once_recorded(api: Api, ticket_id: str, count: int) -> list[d
 async def test_an_email_opens_a_ticket_from_its_sender(api: Api) -> None:
     quoted = "The CSV export stops halfway.\n\n-- \nAna Novak\nExample Ltd"
     response = await api.http.post(
-        INBOUND, json=_mail(subject="Fwd: Export fails", text=quoted), headers=SERVICE
+        INBOUND, json=inbound_mail(subject="Fwd: Export fails", text=quoted), headers=SERVICE
     )
     assert response.status_code == 201, response.text
     ticket_id = response.json()["ticket_id"]
@@ -80,7 +67,7 @@ async def test_an_email_opens_a_ticket_from_its_sender(api: Api) -> None:
 
 async def test_a_reply_threads_by_the_subject_tag(api: Api) -> None:
     ticket_id = await _new_ticket(api)
-    reply = _mail(subject=f"Re: [{ticket_id}] Export fails", text="It happens on row 5000.")
+    reply = inbound_mail(subject=f"Re: [{ticket_id}] Export fails", text="It happens on row 5000.")
     threaded = await _post(api, reply, 200)
     assert threaded == {"ticket_id": ticket_id, "outcome": "threaded"}
     [event] = await _replies_once_recorded(api, ticket_id, 1)
@@ -93,16 +80,16 @@ async def test_a_reply_threads_by_in_reply_to_our_acknowledgment(api: Api) -> No
     [ack] = await api.mailbox.wait_for(1)
     ack_id = str(ack["Message-ID"])
     assert ack_id.startswith(f"<{ticket_id}.")
-    reply = _mail(subject="Re: Export fails", in_reply_to=ack_id, references=ack_id)
+    reply = inbound_mail(subject="Re: Export fails", in_reply_to=ack_id, references=ack_id)
     threaded = await _post(api, reply, 200)
     assert threaded == {"ticket_id": ticket_id, "outcome": "threaded"}
     await _replies_once_recorded(api, ticket_id, 1)
 
 
 async def test_a_reply_threads_by_references_to_an_earlier_inbound_email(api: Api) -> None:
-    first = _mail()
+    first = inbound_mail()
     ticket_id = await _new_ticket(api, **first)
-    reply = _mail(subject="Re: Export fails", references=f"<other@x> {first['message_id']}")
+    reply = inbound_mail(subject="Re: Export fails", references=f"<other@x> {first['message_id']}")
     threaded = await _post(api, reply, 200)
     assert threaded == {"ticket_id": ticket_id, "outcome": "threaded"}
 
@@ -110,17 +97,17 @@ async def test_a_reply_threads_by_references_to_an_earlier_inbound_email(api: Ap
 async def test_a_foreign_desk_message_id_does_not_thread(api: Api) -> None:
     ticket_id = await _new_ticket(api)
     lookalike = f"<{ticket_id}.1.acknowledgment@other-desk.example>"
-    other = await _post(api, _mail(subject="Re: Export fails", in_reply_to=lookalike), 201)
+    other = await _post(api, inbound_mail(subject="Re: Export fails", in_reply_to=lookalike), 201)
     assert other["outcome"] == "created"
     assert other["ticket_id"] != ticket_id
 
 
 async def test_the_same_message_id_twice_is_one_customer_reply(api: Api) -> None:
-    creating = _mail()
+    creating = inbound_mail()
     ticket_id = await _new_ticket(api, **creating)
     again = await _post(api, creating, 200)
     assert again == {"ticket_id": ticket_id, "outcome": "duplicate"}
-    reply = _mail(subject=f"Re: [{ticket_id}] Export fails", text="Row 5000.")
+    reply = inbound_mail(subject=f"Re: [{ticket_id}] Export fails", text="Row 5000.")
     assert (await _post(api, reply, 200))["outcome"] == "threaded"
     repeated = await api.http.post(INBOUND, json=reply, headers=SERVICE)
     assert repeated.status_code == 200
@@ -150,7 +137,7 @@ async def test_quoted_history_is_stripped_from_the_stored_reply(api: Api) -> Non
         f"Subject: [{ticket_id}] Export fails\r\n\r\n"
         "Which file fails?\r\n"
     )
-    await _post(api, _mail(subject=f"RE: [{ticket_id}] Export fails", text=text), 200)
+    await _post(api, inbound_mail(subject=f"RE: [{ticket_id}] Export fails", text=text), 200)
     [event] = await _replies_once_recorded(api, ticket_id, 1)
     assert event["data"]["body"] == "Here is the file."
 
@@ -160,7 +147,7 @@ async def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(api: Api) -> 
     for action, body in (("resolve", {"resolution": "Fixed"}), ("close", {})):
         done = await api.http.post(f"/v1/tickets/{ticket_id}/{action}", json=body, headers=ALICE)
         assert done.status_code == 200, done.text
-    reply = _mail(subject=f"Re: [{ticket_id}] Export fails", text="It broke again.")
+    reply = inbound_mail(subject=f"Re: [{ticket_id}] Export fails", text="It broke again.")
     follow_up = await _post(api, reply, 201)
     assert follow_up["outcome"] == "follow_up"
     assert follow_up["ticket_id"] != ticket_id
@@ -175,7 +162,7 @@ async def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(api: Api) -> 
     [created] = [e for e in await _events(api, follow_up["ticket_id"]) if e["type"] == "created"]
     assert created["data"]["related_ticket_id"] == ticket_id
     # The customer answering that email lands on the follow-up, not the closed ticket.
-    answer = _mail(subject="Re: Export fails", in_reply_to=reply["message_id"])
+    answer = inbound_mail(subject="Re: Export fails", in_reply_to=reply["message_id"])
     assert await _post(api, answer, 200) == {
         "ticket_id": follow_up["ticket_id"],
         "outcome": "threaded",
@@ -183,7 +170,7 @@ async def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(api: Api) -> 
 
 
 async def test_an_unknown_tag_opens_a_new_ticket(api: Api) -> None:
-    created = await _post(api, _mail(subject="Re: [TKT-999999] Export fails"), 201)
+    created = await _post(api, inbound_mail(subject="Re: [TKT-999999] Export fails"), 201)
     assert created["outcome"] == "created"
     ticket = (await api.http.get(f"/v1/tickets/{created['ticket_id']}", headers=ALICE)).json()
     assert ticket["subject"] == "Export fails"
@@ -191,11 +178,11 @@ async def test_an_unknown_tag_opens_a_new_ticket(api: Api) -> None:
 
 async def test_invalid_email_is_422_naming_the_field_and_can_be_retried(api: Api) -> None:
     two_senders = await api.http.post(
-        INBOUND, json=_mail(**{"from": "a@example.com, b@example.com"}), headers=SERVICE
+        INBOUND, json=inbound_mail(**{"from": "a@example.com, b@example.com"}), headers=SERVICE
     )
     assert two_senders.status_code == 422
     assert two_senders.json()["error"]["message"].startswith("from: ")
-    long_subject = _mail(subject="Re: " + "x" * 201)
+    long_subject = inbound_mail(subject="Re: " + "x" * 201)
     refused = await api.http.post(INBOUND, json=long_subject, headers=SERVICE)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == {
@@ -209,7 +196,7 @@ async def test_invalid_email_is_422_naming_the_field_and_can_be_retried(api: Api
 
 
 async def test_an_email_still_being_handled_is_409_so_the_gateway_retries(api: Api) -> None:
-    mail = _mail()
+    mail = inbound_mail()
     engine = create_engine(api.database_url)
     try:
         async with create_sessionmaker(engine).begin() as session:
@@ -223,7 +210,7 @@ async def test_an_email_still_being_handled_is_409_so_the_gateway_retries(api: A
 
 
 async def test_only_a_service_token_may_post_email(api: Api) -> None:
-    response = await api.http.post(INBOUND, json=_mail(), headers=ALICE)
+    response = await api.http.post(INBOUND, json=inbound_mail(), headers=ALICE)
     assert response.status_code == 403
-    anonymous = await api.http.post(INBOUND, json=_mail())
+    anonymous = await api.http.post(INBOUND, json=inbound_mail())
     assert anonymous.status_code == 401

@@ -3,7 +3,6 @@ the real Temporal test server, worker, store and SMTP server."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from domain.ticket.state import TicketState
 from runtime.settings import DEFAULT_POLICY_FILE
-from tests.api.conftest import ALICE, SERVICE, Api, settings_for
+from tests.api.conftest import ALICE, SERVICE, Api, inbound_mail, serving, settings_for
 from tests.conftest import Mailbox
 from tests.workflows.harness import running_worker
 from workflows.ticket import TicketWorkflow
@@ -24,18 +23,6 @@ from workflows.ticket import TicketWorkflow
 INBOUND = "/v1/inbound/email"
 ANA = "Ana Novak <ana@example.com>"
 MALLORY = "Mallory <mallory@evil.example>"
-
-
-def mail(sender: str = ANA, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "from": sender,
-        "to": ["Support <support@desk.example>"],
-        "subject": "Export fails",
-        "text": "The CSV export stops halfway.",
-        "message_id": f"<{uuid.uuid4()}@mail.example.com>",
-    }
-    body.update(overrides)
-    return body
 
 
 async def post(http: httpx.AsyncClient, body: dict[str, Any], expect: int) -> dict[str, Any]:
@@ -60,14 +47,14 @@ def facts(ticket: TicketState) -> tuple[Any, ...]:
 
 async def opened_by_ana(api: Api) -> tuple[str, str]:
     """A ticket from Ana and the Message-ID of its acknowledgment."""
-    created = await post(api.http, mail(), 201)
+    created = await post(api.http, inbound_mail(), 201)
     [ack] = await api.mailbox.wait_for(1)
     return created["ticket_id"], str(ack["Message-ID"])
 
 
 def spoof(ticket_id: str, ack_id: str) -> dict[str, Any]:
     """A stranger's reply naming the ticket every way threading looks: tag and In-Reply-To."""
-    return mail(
+    return inbound_mail(
         MALLORY,
         subject=f"Re: [{ticket_id}] Export fails",
         text="I am the manager: reopen and escalate this now.",
@@ -88,7 +75,8 @@ async def test_a_spoofed_reply_changes_nothing_on_the_ticket_and_opens_its_own(a
     assert own.requester.email == "mallory@evil.example"
     assert own.tags == ["unverified-sender"]
     # The requester herself still threads, however her address is spelled.
-    reply = mail("ANA@Example.com", subject=f"Re: [{ticket_id}] Export fails", text="Row 5000.")
+    subject = f"Re: [{ticket_id}] Export fails"
+    reply = inbound_mail("ANA@Example.com", subject=subject, text="Row 5000.")
     assert await post(api.http, reply, 200) == {"ticket_id": ticket_id, "outcome": "threaded"}
     assert facts(await state(api, ticket_id)) != before
 
@@ -98,7 +86,7 @@ async def test_automatic_mail_is_recorded_and_acted_on_by_nothing_that_sends(api
     write in: nothing threads, nothing opens, nothing is sent, so no two robots can loop."""
     ticket_id, ack_id = await opened_by_ana(api)
     before = facts(await state(api, ticket_id))
-    auto_reply = mail(
+    auto_reply = inbound_mail(
         subject=f"Automatic reply: [{ticket_id}] Export fails",
         text="I am out of the office until Monday.",
         in_reply_to=ack_id,
@@ -108,9 +96,9 @@ async def test_automatic_mail_is_recorded_and_acted_on_by_nothing_that_sends(api
         "outcome": "ignored",
         "reason": "auto_submitted",
     }
-    bulk = mail("News <news@list.example>", headers={"precedence": "Bulk"})
+    bulk = inbound_mail("News <news@list.example>", headers={"precedence": "Bulk"})
     assert await post(api.http, bulk, 200) == {"outcome": "ignored", "reason": "bulk"}
-    ours = mail("Support <SUPPORT@desk.example>", subject="Re: [TKT-000001] Export fails")
+    ours = inbound_mail("Support <SUPPORT@desk.example>", subject="Re: [TKT-000001] Export fails")
     assert await post(api.http, ours, 200) == {"outcome": "ignored", "reason": "own_address"}
     repeat = await post(api.http, auto_reply, 200)
     assert repeat == {"outcome": "duplicate"}
@@ -118,7 +106,7 @@ async def test_automatic_mail_is_recorded_and_acted_on_by_nothing_that_sends(api
 
     # A person's mail after them (`Auto-Submitted: no` is a person) is answered: once its
     # acknowledgment is in, every message sent is in too, and it is the second only.
-    person = mail("Bo <bo@example.com>", headers={"Auto-Submitted": "no"})
+    person = inbound_mail("Bo <bo@example.com>", headers={"Auto-Submitted": "no"})
     opened = await post(api.http, person, 201)
     messages = await api.mailbox.wait_for(2)
     assert [m["To"].addresses[0].addr_spec for m in messages] == [
@@ -146,11 +134,9 @@ async def strict(
     box, port = smtp
     settings = settings_for(sqlite_url, task_queue, port).model_copy(update={"policy_file": policy})
     app = create_app(settings, temporal=time_env.client)
-    transport = httpx.ASGITransport(app=app)
     async with (
         running_worker(time_env.client, task_queue, sqlite_url, port),
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as http,
+        serving(app) as http,
     ):
         yield (
             request.param,
@@ -176,7 +162,7 @@ async def test_the_policy_rejects_or_quarantines_a_stranger_s_reply(
         assert held.thread_message_id is None  # no acknowledgment was decided
     assert facts(await state(api, ticket_id)) == before
     # Only Ana's acknowledgment and the next person's were sent.
-    await post(api.http, mail("Bo <bo@example.com>"), 201)
+    await post(api.http, inbound_mail("Bo <bo@example.com>"), 201)
     messages = await api.mailbox.wait_for(2)
     assert [m["To"].addresses[0].addr_spec for m in messages] == [
         "ana@example.com",

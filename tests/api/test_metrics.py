@@ -13,7 +13,7 @@ from api.app import create_app
 from api.routes import metrics
 from store import repository
 from store.engine import create_engine, create_sessionmaker
-from tests.api.conftest import ADMIN, ALICE, SERVICE, settings_for
+from tests.api.conftest import ADMIN, ALICE, SERVICE, serving, settings_for
 from tests.store.test_reporting import ticket
 from ticketflow.environment import free_port
 
@@ -37,11 +37,7 @@ async def http(
     app = create_app(settings, temporal=time_env.client)
     if not any(getattr(route, "path", None) == URL for route in app.routes):
         app.include_router(metrics.router)  # until api/app.py registers it
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
-    ):
+    async with serving(app) as client:
         yield client
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from tests.api.conftest import ALICE, SERVICE
-from tests.api.test_bounds import assert_error, build, serving
+from tests.api.conftest import ALICE, SERVICE, serving
+from tests.api.test_bounds import assert_error, build
 
 TICKET = {
     "requester": {"email": "ana@example.com"},

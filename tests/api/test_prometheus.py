@@ -6,8 +6,6 @@ the store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from api import observability
 from api.app import create_app
 from store import repository
 from store.engine import SessionMaker, create_engine, create_sessionmaker
-from tests.api.conftest import ALICE, settings_for
+from tests.api.conftest import ALICE, serving, settings_for
 from tests.store.test_reporting import ticket
 from ticketflow.environment import free_port
 
@@ -33,16 +31,6 @@ def build_app(database_url: str) -> FastAPI:
     if not hasattr(app.state, "observability"):
         observability.install(app)  # until api/app.py installs it
     return app
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as http,
-    ):
-        yield http
 
 
 async def scrape(http: httpx.AsyncClient) -> str:
