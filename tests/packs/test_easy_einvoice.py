@@ -1,0 +1,230 @@
+"""The Easy e-Invoice desk (seed 001) run from `config/packs/easy-einvoice` on the
+time-skipping server with real SMTP: its SLA framework on the Kuala Lumpur business
+calendar, the escalation at 80 % of a target, its five levels, Bahasa Malaysia emails."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+from temporalio.testing import WorkflowEnvironment
+
+from domain.enums import Metric
+from domain.ticket.actions import AgentReply, Resolve
+from tests.conftest import Mailbox, eventually
+from tests.packs.scenario import (
+    address,
+    escalations,
+    pack_worker,
+    sent_to,
+    skip_to,
+    start_ticket,
+    text,
+)
+from workflows.ticket import TicketWorkflow
+
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+CUSTOMER = "aminah@kedai-runcit.example"
+PORTAL = "https://support.easy-einvoice.example"
+
+
+def _ticket_id() -> str:
+    return f"TKT-{uuid.uuid4().hex[:8]}"
+
+
+def _kl(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=KL).astimezone(UTC)
+
+
+def _midweek_holiday(after: date) -> date:
+    """The first Kuala Lumpur public holiday after `after` that falls Tuesday to Thursday
+    between two ordinary working days."""
+    days = holidays.country_holidays("MY", subdiv="14", years=range(after.year, after.year + 3))
+    day = after + timedelta(days=2)
+    while not (
+        day in days
+        and day.weekday() in (1, 2, 3)
+        and day - timedelta(days=1) not in days
+        and day + timedelta(days=1) not in days
+    ):
+        day += timedelta(days=1)
+    return day
+
+
+def _requester(language: str, plan: str = "standard") -> dict[str, str]:
+    return {
+        "email": CUSTOMER,
+        "name": "Aminah Binti Yusof",
+        "plan": plan,
+        "language": language,
+        "timezone": "Asia/Kuala_Lumpur",
+    }
+
+
+async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    env = time_env
+    holiday = _midweek_holiday((await env.get_current_time()).astimezone(KL).date())
+    eve, after = holiday - timedelta(days=1), holiday + timedelta(days=1)
+    created = _kl(eve, 17)
+    await skip_to(env, created)
+    ticket_id = _ticket_id()
+    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
+        handle = await start_ticket(
+            env,
+            task_queue,
+            policy,
+            ticket_id,
+            {
+                "requester": _requester("ms"),
+                "subject": "Integrasi API tidak berfungsi",
+                "description": "Sejak pagi tadi invois kami tidak dihantar melalui API.",
+                "channel": "email",
+                "priority": "P2",
+            },
+            created,
+        )
+        state = await handle.query(TicketWorkflow.state)
+        # "P2 High | First Response 2 hours": one hour on the eve, none on the holiday, the
+        # second from 09:00 on the next working day. 80 % (96 minutes) is 09:36 that day.
+        assert state.sla.policy_id == "p2-high"
+        assert state.team == "technical"  # "api" / "integration" -> technical specialist
+        assert state.clocks[Metric.FIRST_RESPONSE].due_at == _kl(after, 10)
+        # "Resolution 24 hours" read as one business day: the same time on the next one.
+        assert state.clocks[Metric.RESOLUTION].due_at == _kl(after, 17)
+        await skip_to(env, _kl(after, 9, 35))
+        assert await escalations(database_url, ticket_id) == []
+        await skip_to(env, _kl(after, 9, 40))
+        await eventually(lambda: _has_mail(box, "tier2@easy-einvoice.example"))
+        # The tier 2 specialist answers before the first response is due, and resolves.
+        await handle.execute_update(
+            TicketWorkflow.reply,
+            AgentReply(actor="daniel", body="Kunci API anda telah dijana semula.", agent_name="Daniel Lee"),
+        )
+        await handle.execute_update(
+            TicketWorkflow.resolve, Resolve(actor="daniel", resolution="Kunci API dijana semula.")
+        )
+        await eventually(lambda: _count(box, CUSTOMER, 4))
+        await env.sleep(timedelta(minutes=30))  # anything duplicated would arrive now
+        state = await handle.query(TicketWorkflow.state)
+    assert await escalations(database_url, ticket_id) == [
+        (0, 1, "at_risk:first_response", _kl(after, 9, 36)),
+    ]
+    assert state.escalation_level == 1
+    assert state.team == "technical"
+    assert state.clocks[Metric.FIRST_RESPONSE].breached_at is None
+    # Nobody above tier 2 heard of it; tier 2 heard once.
+    internal = [address(m) for m in box.messages if address(m) != CUSTOMER]
+    assert internal == ["tier2@easy-einvoice.example"]
+    # The customer, in Malay: acknowledgment, escalation notice, the reply, the resolution.
+    ack, notice, reply, resolution = sent_to(box, CUSTOMER)
+    assert str(ack["Subject"]) == (
+        f"Kami telah menerima permintaan sokongan anda - Tiket [{ticket_id}]"
+    )
+    due = f"{after:%Y-%m-%d} 10:00 (Asia/Kuala_Lumpur)"
+    assert f"Jangkaan masa maklum balas: 2 jam (selewat-lewatnya {due})" in text(ack)
+    assert "Tahap keutamaan: Tinggi" in text(ack)
+    assert f"{PORTAL}/tickets/{ticket_id}" in text(ack)
+    assert text(ack).rstrip().endswith("Pasukan Sokongan Easy e-Invoice")
+    assert "kepada pasukan pakar teknikal kami" in text(notice)
+    assert f"selewat-lewatnya pada {due}" in text(notice)
+    assert "Kunci API anda telah dijana semula." in text(reply)
+    assert all(f"[{ticket_id}]" in str(m["Subject"]) for m in (notice, reply, resolution))
+    assert len(box.messages) == len({str(m["Message-ID"]) for m in box.messages})
+
+
+async def test_critical_reaches_management_within_the_hour_around_the_clock(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """P1 on the emergency channel at 03:00 on a Sunday: "critical_issue" -> management
+    "within 1 hour", notifying the support manager, the account manager and the executive
+    team; the 30-minute first response breaches and apologises, without climbing."""
+    box, port = smtp
+    env = time_env
+    today = (await env.get_current_time()).astimezone(KL).date()
+    sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
+    created = _kl(sunday, 3)
+    await skip_to(env, created)
+    ticket_id = _ticket_id()
+    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
+        handle = await start_ticket(
+            env,
+            task_queue,
+            policy,
+            ticket_id,
+            {
+                "requester": _requester("en", plan="premium"),
+                "subject": "Cannot submit invoices to MyInvois",
+                "description": "Every submission fails since midnight.",
+                "channel": "emergency",
+            },
+            created,
+        )
+        state = await handle.query(TicketWorkflow.state)
+        assert state.priority == "P1"
+        assert state.clocks[Metric.FIRST_RESPONSE].due_at == created + timedelta(minutes=30)
+        await skip_to(env, created + timedelta(hours=1, minutes=5))
+        await eventually(lambda: _has_mail(box, "executive@easy-einvoice.example"))
+    assert await escalations(database_url, ticket_id) == [
+        (0, 3, "ladder", created + timedelta(hours=1)),
+    ]
+    internal = sorted(address(m) for m in box.messages if address(m) != CUSTOMER)
+    assert internal == sorted(
+        [
+            "tier1@easy-einvoice.example",  # the breach, to the frontline (at-risk and breach)
+            "aisyah@easy-einvoice.example",
+            "support-manager@easy-einvoice.example",
+            "rashid@easy-einvoice.example",
+            "account-manager@easy-einvoice.example",
+            "executive@easy-einvoice.example",
+        ]
+    )
+
+
+async def test_legal_action_in_malay_goes_to_the_executive_level(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """"executive_escalation: trigger: regulatory_violation OR major_outage OR legal_action,
+    timeline: immediate, notification: ceo + cto + legal_counsel" - the fifth level."""
+    box, port = smtp
+    env = time_env
+    created = (await env.get_current_time()).replace(microsecond=0)
+    ticket_id = _ticket_id()
+    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
+        await start_ticket(
+            env,
+            task_queue,
+            policy,
+            ticket_id,
+            {
+                "requester": _requester("ms"),
+                "subject": "Caj berganda pada langganan",
+                "description": "Jika tidak diselesaikan, kami akan mengambil tindakan "
+                "undang-undang.",
+                "channel": "email",
+            },
+            created,
+        )
+        await eventually(lambda: _has_mail(box, "legal@easy-einvoice.example"))
+    [(start, level, trigger, at)] = await escalations(database_url, ticket_id)
+    assert (start, level, at) == (0, 4, created)
+    assert "regulatory-or-legal-action" in trigger
+    internal = {address(m) for m in box.messages if address(m) != CUSTOMER}
+    assert {
+        "executive@easy-einvoice.example",
+        "ceo@easy-einvoice.example",
+        "cto@easy-einvoice.example",
+        "legal@easy-einvoice.example",
+    } <= internal
+
+
+async def _has_mail(box: Mailbox, recipient: str) -> bool:
+    return bool(sent_to(box, recipient))
+
+
+async def _count(box: Mailbox, recipient: str, count: int) -> bool:
+    return len(sent_to(box, recipient)) >= count
