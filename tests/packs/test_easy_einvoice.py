@@ -103,7 +103,9 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
         # The tier 2 specialist answers before the first response is due, and resolves.
         await handle.execute_update(
             TicketWorkflow.reply,
-            AgentReply(actor="daniel", body="Kunci API anda telah dijana semula.", agent_name="Daniel Lee"),
+            AgentReply(
+                actor="daniel", body="Kunci API anda telah dijana semula.", agent_name="Daniel Lee"
+            ),
         )
         await handle.execute_update(
             TicketWorkflow.resolve, Resolve(actor="daniel", resolution="Kunci API dijana semula.")
@@ -188,7 +190,7 @@ async def test_critical_reaches_management_within_the_hour_around_the_clock(
 async def test_legal_action_in_malay_goes_to_the_executive_level(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    """"executive_escalation: trigger: regulatory_violation OR major_outage OR legal_action,
+    """ "executive_escalation: trigger: regulatory_violation OR major_outage OR legal_action,
     timeline: immediate, notification: ceo + cto + legal_counsel" - the fifth level."""
     box, port = smtp
     env = time_env
