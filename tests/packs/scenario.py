@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from activities.letterhead import Letterhead
+from domain.intake.admission import admit
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,6 +30,8 @@ from worker import build_worker
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 PACKS = Path(__file__).resolve().parents[2] / "config" / "packs"
+PORTAL_URL = "https://support.desk.example"
+SURVEY_SECRET = b"pack-scenario-survey-secret"
 
 
 def pack_file(name: str) -> Path:
@@ -41,14 +45,19 @@ def load_pack(name: str) -> SupportPolicy:
 def pack_renderer(name: str, policy: SupportPolicy) -> TemplateRenderer:
     """The renderer the worker builds for this pack (`worker.run`): its templates first."""
     override = pack_file(name).parent / policy.templates_dir if policy.templates_dir else None
-    return TemplateRenderer(override_dir=override, fallback_language=policy.default_language)
+    return TemplateRenderer(
+        override_dir=override,
+        fallback_language=policy.default_language,
+        vocabulary=policy.vocabulary,
+    )
 
 
 @asynccontextmanager
 async def pack_worker(
     client: Client, task_queue: str, database_url: str, smtp_port: int, name: str
 ) -> AsyncIterator[SupportPolicy]:
-    """A worker running `name`'s policy and templates, as `worker.run` builds it."""
+    """A worker running `name`'s policy and templates, as `worker.run` builds it, with
+    `PORTAL_URL` set (ticket links) and a survey secret (one-click score links)."""
     policy = load_pack(name)
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -58,7 +67,16 @@ async def pack_worker(
         task_queue,
         projection=ProjectionActivities(sessions),
         email=EmailActivities(
-            sessions, mailer, pack_renderer(name, policy), "support@desk.example"
+            sessions,
+            mailer,
+            pack_renderer(name, policy),
+            "support@desk.example",
+            Letterhead(
+                brand=policy.brand,
+                portal_url=PORTAL_URL,
+                survey_url=PORTAL_URL,
+                survey_secret=SURVEY_SECRET,
+            ),
         ),
         dispatch=DispatchActivities(sessions, client, policy),
     )
@@ -77,8 +95,10 @@ async def start_ticket(
     body: dict[str, Any],
     created_at: datetime,
 ) -> WorkflowHandle[Any, Any]:
-    """Open a ticket as the API would (routing and snapshots from `policy`) at `created_at`."""
-    start = started(ticket_id, created_at, TicketCreate.model_validate(body), policy)
+    """Open a ticket as the API would at `created_at`: the request admitted by the policy's
+    vocabulary (default plan, channel entitlement), then routed and snapshotted."""
+    request = admit(policy.vocabulary, TicketCreate.model_validate(body))
+    start = started(ticket_id, created_at, request, policy)
     return await env.client.start_workflow(
         TicketWorkflow.run, TicketWorkflowInput(started=start), id=ticket_id, task_queue=task_queue
     )

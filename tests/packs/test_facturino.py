@@ -55,6 +55,7 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
     sunday = saturday + timedelta(days=1)
     created = _skopje(saturday, 23)
     customer = "mirjana@smetkovodstvo.example"
+    subject = "Платформата не работи"
     await skip_to(env, created)
     ticket_id = _ticket_id()
     async with pack_worker(env.client, task_queue, database_url, port, "facturino") as policy:
@@ -71,7 +72,7 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
                     "language": "mk",
                     "timezone": "Europe/Skopje",
                 },
-                "subject": "Платформата не работи",
+                "subject": subject,
                 "description": "Од 22:30 ниту еден од нашите клиенти не може да издава фактури.",
                 "channel": "email",
             },
@@ -129,9 +130,16 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
     assert len(to_customer) == 7  # ack, notice, 2 replies, notice + apology, apology
     assert all(f"[{ticket_id}]" in str(m["Subject"]) for m in to_customer)
     bodies = [text(m) for m in to_customer]
-    # Every email in Macedonian: no English greeting anywhere.
+    # Every email in Macedonian: no English greeting or level name anywhere.
     assert all("Почитуван" in body for body in bodies)
-    assert not any("Hello" in body or "Dear" in body for body in bodies)
+    assert not any("Hello" in body or "Development Team" in body for body in bodies)
+    notices = [
+        str(m["Subject"]).strip() for m in to_customer if "Проследено до" in str(m["Subject"])
+    ]
+    assert notices == [
+        f"Проследено до развојниот тим и инженерскиот менаџер: [{ticket_id}] {subject}",
+        f"Проследено до сопственикот на производот: [{ticket_id}] {subject}",
+    ]
     assert any("Го истражуваме проблемот." in body for body in bodies)
     assert len(box.messages) == len({str(m["Message-ID"]) for m in box.messages})
 
@@ -178,10 +186,11 @@ async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswer
         await skip_to(env, _skopje(wednesday, 20, 5))
         await eventually(lambda: _count(box, customer, 4))
         await env.sleep(timedelta(minutes=30))
-    assert await escalations(database_url, ticket_id) == [
-        (0, 3, "content:critical-issue", created),
-        (3, 4, "customer", _skopje(wednesday, 19, 30)),
-    ]
+    intake, asked = await escalations(database_url, ticket_id)
+    assert intake == (0, 3, "content:critical-issue", created)
+    # The reply's instant is the server's clock when the update ran, just after 19:30.
+    assert asked[:3] == (3, 4, "customer")
+    assert _skopje(wednesday, 19, 30) <= asked[3] < _skopje(wednesday, 19, 31)
     internal = sorted(address(m) for m in box.messages if address(m) != customer)
     assert internal == sorted(
         [DEV_TEAM, ENGINEERING_MANAGER, OPERATIONS_MANAGER, PRODUCT_OWNER, DEV_LEAD]
@@ -190,8 +199,10 @@ async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswer
     # Acknowledgment, two escalation notices and the 20:00 apology, all in Albanian.
     assert len(to_customer) == 4
     bodies = [text(m) for m in to_customer]
-    assert all("Përshëndetje" in body or "I nderuar" in body for body in bodies)
-    assert not any("Hello" in body or "Почитуван" in body for body in bodies)
+    assert all(body.startswith("Përshëndetje Arta Berisha,") for body in bodies)
+    assert not any("Hello" in body or "Development Team" in body for body in bodies)
+    assert sum("te ekipi i zhvillimit dhe menaxheri i inxhinierisë" in b for b in bodies) == 1
+    assert sum("te pronari i produktit" in body for body in bodies) == 1
 
 
 async def _count(box: Mailbox, recipient: str, count: int) -> bool:
