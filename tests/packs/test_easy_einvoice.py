@@ -214,14 +214,16 @@ async def test_critical_reaches_management_within_the_hour_around_the_clock(
 async def test_legal_action_in_malay_goes_to_the_executive_level(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    """ "executive_escalation: trigger: regulatory_violation OR major_outage OR legal_action,
-    timeline: immediate, notification: ceo + cto + legal_counsel" - the fifth level."""
+    """A standard customer phones ("Phone Support (Premium customers...)": taken as an email
+    ticket) and writes of legal action: "executive_escalation: trigger: regulatory_violation
+    OR major_outage OR legal_action, timeline: immediate, notification: ceo + cto +
+    legal_counsel" - the fifth level, at intake."""
     box, port = smtp
     env = time_env
     created = (await env.get_current_time()).replace(microsecond=0)
     ticket_id = _ticket_id()
     async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
-        await start_ticket(
+        handle = await start_ticket(
             env,
             task_queue,
             policy,
@@ -231,21 +233,29 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
                 "subject": "Caj berganda pada langganan",
                 "description": "Jika tidak diselesaikan, kami akan mengambil tindakan "
                 "undang-undang.",
-                "channel": "email",
+                "channel": "phone",
             },
             created,
         )
         await eventually(lambda: _has_mail(box, "legal@easy-einvoice.example"))
-    [(start, level, trigger, at)] = await escalations(database_url, ticket_id)
-    assert (start, level, at) == (0, 4, created)
-    assert "regulatory-or-legal-action" in trigger
-    internal = {address(m) for m in box.messages if address(m) != CUSTOMER}
-    assert {
-        "executive@easy-einvoice.example",
+        await env.sleep(timedelta(minutes=10))  # anything duplicated would arrive now
+        state = await handle.query(TicketWorkflow.state)
+    assert state.channel == "email"
+    # "billing", "payment", "subscription" (here Malay "langganan") -> billing, priority high.
+    assert (state.category, state.priority) == ("billing", "P2")
+    assert await escalations(database_url, ticket_id) == [
+        (0, 4, "content:regulatory-or-legal-action", created),
+    ]
+    internal = sorted(address(m) for m in box.messages if address(m) != CUSTOMER)
+    assert internal == [
         "ceo@easy-einvoice.example",
         "cto@easy-einvoice.example",
+        "executive@easy-einvoice.example",
         "legal@easy-einvoice.example",
-    } <= internal
+    ]
+    notices = [m for m in sent_to(box, CUSTOMER) if "Kes anda telah dirujuk" in str(m["Subject"])]
+    assert len(notices) == 1
+    assert "kepada pihak eksekutif kami" in text(notices[0])
 
 
 async def _has_mail(box: Mailbox, recipient: str) -> bool:
