@@ -75,6 +75,9 @@ class Ticket:
             related_ticket_id=started.related_ticket_id,
         )
         change = Change(state, started.mail_domain)
+        escalation.follow_ladder(change)
+        if (index := change.state.ladder_index) is not None:
+            change.update(escalation_level=started.escalation.ladders[index].start_level)
         for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
             clock = sla.start_clock(started.sla, metric, at)
             if clock is not None:
@@ -103,6 +106,9 @@ class Ticket:
                 first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
             )
             change.update(thread_message_id=ack.message_id)
+        escalation.on_content(
+            change, at, f"{request.subject}\n{request.description}", source="ticket"
+        )
         return cls(change.state, started.mail_domain), change.effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------
