@@ -5,13 +5,14 @@ decisions of the ticket aggregate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.enums import EventType, Metric
-from domain.errors import InvalidTransition
+from domain.errors import DomainError, InvalidTransition
 from domain.policy.support import PolicyError, SupportPolicy, parse_policy
 from domain.ticket.actions import (
     Assign,
@@ -24,6 +25,7 @@ from domain.ticket.actions import (
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import Effects
 from tests.domain.ticket import ladder_policies as lp
+from tests.domain.ticket import test_wakeup_property as wakeup
 from tests.workflows.harness import request, started
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -360,3 +362,43 @@ def test_catching_up_late_decides_as_ticking_at_every_wakeup(
     assert len(set(levels)) == len(levels)
     wakeup = late.next_wakeup()
     assert wakeup is None or wakeup > end
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    policy=st.sampled_from(["generic", "dataflow", "easy", "security"]),
+    priority=st.sampled_from(["P1", "P2", "P3", "P4"]),
+    plan=wakeup.steps,
+)
+def test_next_wakeup_is_never_in_the_past_on_any_ladder(
+    policy: str, priority: str, plan: list[str | int]
+) -> None:
+    """The random walk of test_wakeup_property.py, on the ladder policies: team moves,
+    content triggers, at-risk escalation and catch-up after a priority change included."""
+    chosen = LADDER_POLICIES[policy]()
+    body = request(priority=priority, description="A possible data leak in the export.")
+    ticket, _ = Ticket.create(started("TKT-000045", MONDAY_10, body, chosen))
+    now = MONDAY_10
+    wakeup._check(ticket, now)
+    for step in plan:
+        if step == "wakeup":
+            due = ticket.next_wakeup()
+            if due is None:
+                continue
+            now = max(now, due)
+        elif isinstance(step, int):
+            now += timedelta(seconds=step)
+        else:
+            try:
+                wakeup.ACTIONS[step](ticket, now)
+            except DomainError:
+                continue
+        wakeup._check(ticket, now)
+
+
+LADDER_POLICIES = {
+    "generic": cache(lp.generic_flow),
+    "dataflow": cache(lp.dataflow),
+    "easy": cache(lp.easy_einvoice),
+    "security": cache(lp.security_trigger),
+}
