@@ -8,7 +8,7 @@ from datetime import datetime
 from domain.enums import EventType, Metric, Status
 from domain.errors import InvalidTransition
 from domain.sla import clocks as sla
-from domain.ticket import clocks, customer, escalation, transitions
+from domain.ticket import clocks, customer, escalation, transitions, unresolved
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -125,7 +125,7 @@ def change_priority(change: Change, new: ChangePriority, at: datetime) -> None:
     before = {m.value: c.due_at for m, c in change.state.clocks.items() if c.is_live}
     old_priority, old_policy = change.state.priority, change.state.sla.policy_id
     change.update(priority=new.priority, sla=new.sla)
-    escalation.follow_ladder(change)
+    unresolved.follow_ladder(change)
     for metric, clock in list(change.state.clocks.items()):
         target = new.sla.targets.for_metric(metric.value)
         if target is None:
