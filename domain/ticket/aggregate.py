@@ -106,9 +106,11 @@ class Ticket:
                 first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
             )
             change.update(thread_message_id=ack.message_id)
-        escalation.on_content(
-            change, at, f"{request.subject}\n{request.description}", source="ticket"
-        )
+            # Only a ticket that may answer its sender: a quarantined email's ticket sends
+            # nothing by itself, an escalation notice included.
+            escalation.on_content(
+                change, at, f"{request.subject}\n{request.description}", source="ticket"
+            )
         return cls(change.state, started.mail_domain), change.effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------

@@ -272,6 +272,15 @@ def test_content_trigger_at_intake_escalates_to_the_named_level_and_moves_the_te
     assert [n.template for n in created.notifications][:1] == ["acknowledgment"]
 
 
+def test_a_quarantined_emails_ticket_is_not_escalated_by_its_words() -> None:
+    body = request(subject="Possible data leak", description="Our export shows other data.")
+    begin = started("TKT-000046", MONDAY_10, body, lp.security_trigger())
+    ticket, created = Ticket.create(begin.model_copy(update={"acknowledge": False}))
+    assert ticket.state.escalation_level == 0
+    assert climbed(created) == []
+    assert created.notifications == []
+
+
 def test_content_trigger_whole_words_any_language_in_replies_once() -> None:
     ticket = new_ticket(lp.security_trigger())
     assert ticket.state.escalation_level == 0
