@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import Priority
-
 MAX_LEVEL = 3
 
 
@@ -28,7 +26,8 @@ class EscalationSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     levels: list[LadderLevel] = []
-    unresolved_after: dict[Priority, int] = {}
+    unresolved_after: dict[str, int] = {}
+    """Priority id -> seconds unresolved before the next automatic escalation."""
     reopen_threshold: int = 3
     low_csat_threshold: int = 3
     team_leads: dict[str, str] = {}
