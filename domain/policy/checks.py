@@ -126,11 +126,10 @@ def vocabulary_problems(policy: SupportPolicy) -> list[Problem]:
         problems += _unknown("escalation.unresolved_after", "priority", unresolved, priorities)
     missing = [priority for priority in priorities if priority not in unresolved]
     if missing:
+        given = "unresolved_after" in policy.escalation.model_fields_set
+        note = "" if given else " (the default covers P1-P4 only)"
         problems.append(
-            (
-                "escalation.unresolved_after",
-                f"missing priorities {', '.join(missing)} (the default covers P1-P4 only)",
-            )
+            ("escalation.unresolved_after", f"missing priorities {', '.join(missing)}{note}")
         )
     return problems
 
