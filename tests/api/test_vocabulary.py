@@ -125,7 +125,8 @@ async def test_p0_round_trips_through_api_store_metrics_and_visibility(
 
         # The store: the row and the list filter.
         row = await store_row(database_url, ticket["id"])
-        assert row is not None and row.priority == "P0"
+        assert row is not None
+        assert row.priority == "P0"
 
         async def both_listed() -> bool:
             listed = await http.get("/v1/tickets", params={"priority": "P0"}, headers=ALICE)

@@ -95,7 +95,7 @@ def test_unknown_ids_are_refused_naming_the_allowed_ones(dataflow: SupportPolicy
         admit(dataflow.vocabulary, request(priority="P4"))
     with pytest.raises(UnknownVocabulary, match="channel: unknown 'fax'; allowed: email, portal"):
         admit(dataflow.vocabulary, request(channel="fax"))
-    with pytest.raises(UnknownVocabulary, match="requester.plan: unknown 'gold'"):
+    with pytest.raises(UnknownVocabulary, match=r"requester\.plan: unknown 'gold'"):
         admit(dataflow.vocabulary, request(requester={"plan": "gold"}))
     assert UnknownVocabulary.status_code == 422
 
@@ -125,8 +125,14 @@ def test_a_requester_without_a_plan_gets_the_first_plan() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["priorities"].append({"id": "P0", "rank": 9}), "priorities: duplicate priority 'P0'"),
-        (lambda d: d["priorities"].append({"id": "P9", "rank": 0}), "priorities: duplicate rank '0'"),
+        (
+            lambda d: d["priorities"].append({"id": "P0", "rank": 9}),
+            "priorities: duplicate priority 'P0'",
+        ),
+        (
+            lambda d: d["priorities"].append({"id": "P9", "rank": 0}),
+            "priorities: duplicate rank '0'",
+        ),
         (
             lambda d: d["priorities"].append({"id": "way-too-long-priority", "rank": 7}),
             "priorities.4.id: String should",
@@ -235,7 +241,8 @@ def _resolution_due(policy: SupportPolicy, ticket: TicketCreate, at: datetime) -
         requester_timezone=requester.timezone,
     )
     clock = start_clock(snapshot, Metric.RESOLUTION, at)
-    assert clock is not None and clock.due_at is not None
+    assert clock is not None
+    assert clock.due_at is not None
     return clock.due_at
 
 
@@ -263,9 +270,7 @@ def test_a_uk_customers_p1_starts_at_9_london_time_by_time_zone() -> None:
 
 
 def test_country_and_time_zone_together_and_the_reason_says_so() -> None:
-    policy = local_clock_policy(
-        calendar_by_country={"GB": "uk-business"}, requester_timezone=True
-    )
+    policy = local_clock_policy(calendar_by_country={"GB": "uk-business"}, requester_timezone=True)
     # A UK customer travelling in Kuala Lumpur (UTC+8): UK holidays, Kuala Lumpur hours.
     snapshot = policy.select_sla(
         priority="P1",
@@ -276,7 +281,8 @@ def test_country_and_time_zone_together_and_the_reason_says_so() -> None:
         requester_country="GB",
         requester_timezone="Asia/Kuala_Lumpur",
     )
-    assert (snapshot.calendar.id, snapshot.calendar.timezone) == ("uk-business", "Asia/Kuala_Lumpur")
+    calendar = snapshot.calendar
+    assert (calendar.id, calendar.timezone) == ("uk-business", "Asia/Kuala_Lumpur")
     assert snapshot.calendar.holiday_dates  # resolved: the snapshot keeps the GB holidays
     assert "calendar 'uk-business' by requester country" in snapshot.reason
     assert "requester's time zone" in snapshot.reason

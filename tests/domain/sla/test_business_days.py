@@ -55,18 +55,18 @@ SPLIT = CalendarSpec(
 )  # a lunch break: two intervals a day
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def ny(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc]
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
 CASES = [
     # 2026-11-23 is a Monday.
     pytest.param(OFFICE, utc(2026, 11, 23, 10), 3, utc(2026, 11, 26, 10), id="mon-10-to-thu-10"),
-    pytest.param(OFFICE, utc(2026, 11, 23, 9), 1, utc(2026, 11, 23, 17), id="at-opening-end-of-day"),
+    pytest.param(OFFICE, utc(2026, 11, 23, 9), 1, utc(2026, 11, 23, 17), id="opening-to-close"),
     pytest.param(OFFICE, utc(2026, 11, 23, 7), 2, utc(2026, 11, 24, 17), id="before-opening"),
     pytest.param(OFFICE, utc(2026, 11, 20, 19, 30), 3, utc(2026, 11, 25, 17), id="fri-evening"),
     pytest.param(OFFICE, utc(2026, 11, 21, 12), 1, utc(2026, 11, 23, 17), id="from-saturday"),
