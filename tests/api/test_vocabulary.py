@@ -19,8 +19,9 @@ from tests.workflows.harness import running_worker, store_row
 
 
 def p0_policy_file(directory: Path) -> Path:
-    """The default policy with a `P0` above P1, labelled, with its own SLA and threshold; phone
-    for enterprise only (others are taken in by email)."""
+    """The default policy with a `P0` above P1, labelled, with its own SLA (on 24x7 in the
+    requester's time zone) and threshold; P3 resolved in 3 business days; phone for
+    enterprise only (others are taken in by email)."""
     data: dict[str, Any] = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
     data["priorities"] = [
         {"id": "P0", "label": "Critical", "rank": 0},
@@ -43,8 +44,11 @@ def p0_policy_file(directory: Path) -> Path:
             "match": {"priority": ["P0"]},
             "targets": {"first_response": "15m", "resolution": "1h"},
             "calendar": "24x7",
+            "requester_timezone": True,
         },
     )
+    p3 = next(p for p in data["sla_policies"] if p["id"] == "p3")
+    p3["targets"]["resolution"] = "3bd"
     data["escalation"]["unresolved_after"]["P0"] = "30m"
     path = directory / "policy.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -122,6 +126,26 @@ async def test_p0_round_trips_through_api_store_metrics_and_visibility(
         assert wrong.status_code == 422
         assert "allowed: P0, P1, P2, P3, P4" in wrong.json()["error"]["message"]
         ids = {ticket["id"], phoned.json()["id"]}
+
+        # Business days: 3 open days of the 09:00-18:00 weekday calendar, whenever it starts.
+        slow = await http.post("/v1/tickets", json=_ticket(priority="P3"), headers=SERVICE)
+        assert slow.status_code == 201, slow.text
+        assert slow.json()["sla"]["resolution"]["target_seconds"] == 3 * 9 * 3600
+
+        # The explanation takes the policy's ids and the requester's clock.
+        explained = await http.get(
+            "/v1/sla/explain",
+            params={"priority": "P0", "timezone": "Europe/London", "country": "gb"},
+            headers=ALICE,
+        )
+        assert explained.status_code == 200, explained.text
+        assert explained.json()["timezone"] == "Europe/London"
+        assert "hours in the requester's time zone" in explained.json()["reason"]
+        p3 = await http.get("/v1/sla/explain", params={"priority": "P3"}, headers=ALICE)
+        assert p3.json()["targets"]["resolution"] == "3bd"
+        for bad in ({"priority": "P9"}, {"priority": "P0", "plan": "gold"}):
+            refused = await http.get("/v1/sla/explain", params=bad, headers=ALICE)
+            assert refused.status_code == 422, bad
 
         # The store: the row and the list filter.
         row = await store_row(database_url, ticket["id"])
