@@ -6,21 +6,21 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 # Priorities, plans and channels are the policy's vocabulary (`domain.policy.vocabulary`):
 # string ids, checked against the loaded policy at the edge (API, policy file). Here is only
 # their shape, so that any id fits every column and search attribute that holds one.
 VOCABULARY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 MAX_VOCABULARY_ID_CHARS = 16
-VocabularyId = Annotated[
-    str, StringConstraints(pattern=VOCABULARY_ID_PATTERN, max_length=MAX_VOCABULARY_ID_CHARS)
-]
-PriorityId = VocabularyId
+_ID = StringConstraints(pattern=VOCABULARY_ID_PATTERN, max_length=MAX_VOCABULARY_ID_CHARS)
+# `x-vocabulary` names the policy list an id comes from: the API's OpenAPI description lists
+# the loaded policy's ids there (`api.openapi`).
+PriorityId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "priorities"})]
 """A priority id of the policy's `priorities` (default P1-P4; a pack may add P0)."""
-PlanId = VocabularyId
+PlanId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "plans"})]
 """A plan id of the policy's `plans` (default starter, professional, enterprise)."""
-ChannelId = VocabularyId
+ChannelId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "channels"})]
 """A channel id of the policy's `channels` (default email, chat, phone, portal, api)."""
 
 

@@ -92,6 +92,12 @@ async def test_p0_round_trips_through_api_store_metrics_and_visibility(
         running_worker(dev_env.client, task_queue, database_url, port, policy=policy),
         serving(app) as http,
     ):
+        # The OpenAPI description lists the policy's ids where a request takes one.
+        schema = (await http.get("/openapi.json")).json()
+        body = schema["components"]["schemas"]["TicketCreate"]["properties"]
+        assert body["priority"]["anyOf"][0]["enum"] == ["P0", "P1", "P2", "P3", "P4"]
+        assert body["channel"]["enum"] == ["email", "portal", "chat", "api", "phone"]
+
         # The API: P0 in, P0 out; an id the policy does not list is a 422 naming the allowed.
         created = await http.post("/v1/tickets", json=_ticket(priority="P0"), headers=SERVICE)
         assert created.status_code == 201, created.text
