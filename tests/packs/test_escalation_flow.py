@@ -1,0 +1,131 @@
+"""The generic escalation flow (seed 003, `config/packs/escalation-flow`) walked on the
+time-skipping server with real SMTP: a ticket nobody answers climbs at 15 min (its
+first-response breach), 4 h and 24 h; one answered in time climbs at 1 h, 4 h and 24 h; each
+level's team hears about it and takes the ticket. After closing, the follow-up survey goes
+out 24 h later and is answered with one click: the score is recorded, no ticket opens."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.ticket.requests import TicketCreate
+from tests.conftest import Mailbox
+from tests.packs.desk import Desk, open_desk, recipient, score_link, text_of, to
+from tests.workflows.harness import store_row
+
+CUSTOMER = "lee@customer.example"
+
+
+def _body(subject: str) -> TicketCreate:
+    return TicketCreate.model_validate(
+        {
+            "requester": {"email": CUSTOMER, "name": "Lee Park", "plan": "professional"},
+            "subject": subject,
+            "description": "Reports stop loading after the last update.",
+            "channel": "email",
+            "priority": "P3",
+        }
+    )
+
+
+def _levels(events: list[object]) -> list[tuple[int, str, datetime]]:
+    return [
+        (e.data["to"], e.data["trigger"], e.at.replace(tzinfo=UTC))  # type: ignore[attr-defined]
+        for e in events
+    ]
+
+
+async def _now(env: WorkflowEnvironment) -> datetime:
+    return (await env.get_current_time()).replace(microsecond=0)
+
+
+async def test_levels_at_15_min_1_h_4_h_and_24_h(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    silent, answered = (f"TKT-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    async with open_desk("escalation-flow", time_env, task_queue, database_url, smtp) as desk:
+        created = await _now(time_env)
+        await desk.start(silent, created, _body("Reports do not load"))
+        await desk.start(answered, created, _body("Exports do not load"))
+        await time_env.sleep(timedelta(minutes=10))
+        await desk.act("sam", answered, "reply", {"body": "Looking into it now."})
+        await time_env.sleep(timedelta(hours=24, minutes=5))
+        silent_levels = await desk.wait_for_events(silent, "escalated", 3)
+        answered_levels = await desk.wait_for_events(answered, "escalated", 3)
+        # "No response within 15 minutes" escalates; then "Issue unresolved after 1 hour"
+        # finds it at Level 1 already.
+        assert _levels(silent_levels) == [
+            (1, "breach:first_response", created + timedelta(minutes=15)),
+            (2, "ladder", created + timedelta(hours=4)),
+            (3, "ladder", created + timedelta(hours=24)),
+        ]
+        assert _levels(answered_levels) == [
+            (1, "ladder", created + timedelta(hours=1)),
+            (2, "ladder", created + timedelta(hours=4)),
+            (3, "ladder", created + timedelta(hours=24)),
+        ]
+        # Each level takes the ticket: at the end, Management has both.
+        assert (await desk.ticket(silent))["team"] == "management"
+        assert (await desk.ticket(answered))["team"] == "management"
+        await _mail_settles(desk, 16)
+    alerts = [m for m in desk.mailbox.messages if "[ESCALATION:" in str(m["Subject"])]
+    by_level = Counter((str(m["Subject"]).split("]")[0], recipient(m)) for m in alerts)
+    assert by_level == {
+        ("[ESCALATION: Senior Support", "senior-support@escalation-flow.example"): 2,
+        ("[ESCALATION: Engineering", "engineering@escalation-flow.example"): 2,
+        ("[ESCALATION: Management", "management@escalation-flow.example"): 2,
+        ("[ESCALATION: Management", "maya@escalation-flow.example"): 2,
+        # 80 % of the silent ticket's 15 minutes: its team lead hears first.
+        ("[ESCALATION: first response at 80%", "sam@escalation-flow.example"): 1,
+    }
+    to_customer = [m for m in desk.mailbox.messages if recipient(m) == CUSTOMER]
+    silent_mail = [str(m["Subject"]) for m in to_customer if silent in str(m["Subject"])]
+    # Acknowledgment, three escalation notices, the apology for the missed 15 minutes.
+    assert len(silent_mail) == 5
+    assert sum("sorry for the delay" in s.lower() for s in silent_mail) == 1
+    signed = [text_of(m) for m in to_customer]
+    assert all("The Customer Support Team" in body for body in signed)
+    assert len(desk.mailbox.messages) == len({m["Message-ID"] for m in desk.mailbox.messages})
+
+
+async def test_follow_up_24_h_after_close_is_answered_by_a_link(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    async with open_desk("escalation-flow", time_env, task_queue, database_url, smtp) as desk:
+        ticket_id = (await desk.create(_body("Cannot log in").model_dump(mode="json")))["id"]
+        await desk.act("sam", ticket_id, "reply", {"body": "Reset link sent."})
+        await desk.act("sam", ticket_id, "resolve", {"resolution": "Password reset."})
+        await desk.act("sam", ticket_id, "close", {})
+        [closed] = await desk.wait_for_events(ticket_id, "closed", 1)
+        closed_at = closed.at.replace(tzinfo=UTC)
+        await time_env.sleep(timedelta(hours=23, minutes=50))
+        assert not [e for e in await desk.events(ticket_id) if e.type == "csat_requested"]
+        await time_env.sleep(timedelta(minutes=20))
+        [requested] = await desk.wait_for_events(ticket_id, "csat_requested", 1)
+        assert requested.at.replace(tzinfo=UTC) == closed_at + timedelta(hours=24)
+        [survey] = await desk.wait_for_mail(
+            lambda m: to(CUSTOMER)(m) and "How did we do" in str(m["Subject"])
+        )
+        page = await desk.http.get(score_link(survey, 4))
+        assert page.status_code == 200, page.text
+        assert "4" in page.text
+        [received] = await desk.wait_for_events(ticket_id, "csat_received", 1)
+        assert received.data["score"] == 4
+        # The same link again records nothing more.
+        again = await desk.http.get(score_link(survey, 1))
+        assert again.status_code in (200, 409, 410)
+        row = await store_row(database_url, ticket_id)
+        assert row is not None
+        assert row.csat_score == 4
+        # Answering opened no ticket: the desk has this one only.
+        listed = await desk.http.get("/v1/tickets", headers={"Authorization": "Bearer admin-token"})
+        assert [t["id"] for t in listed.json()["items"]] == [ticket_id]
+
+
+async def _mail_settles(desk: Desk, at_least: int) -> None:
+    await desk.mailbox.wait_for(at_least, timeout=30)
+    await desk.env.sleep(timedelta(minutes=30))  # anything sent twice would arrive now
