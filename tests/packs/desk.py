@@ -123,6 +123,15 @@ class Desk:
         await eventually(recorded)
         return [e for e in await self.events(ticket_id) if e.type == type_]
 
+    async def wait_for_team(self, ticket_id: str, team: str) -> dict[str, Any]:
+        """The ticket once it is in `team`'s queue (a level's team move, then dispatch)."""
+
+        async def moved() -> bool:
+            return (await self.ticket(ticket_id))["team"] == team
+
+        await eventually(moved)
+        return await self.ticket(ticket_id)
+
     async def wait_for_mail(self, matches: Any, count: int = 1) -> list[EmailMessage]:
         """The messages `matches(message)` accepts, once `count` of them arrived."""
 
