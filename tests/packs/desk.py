@@ -194,6 +194,11 @@ def recipient(message: EmailMessage) -> str:
     return str(message["To"]).split("<")[-1].rstrip(">").lower()
 
 
+def subject_of(message: EmailMessage) -> str:
+    # An encoded (non-ASCII) subject reads back with the folding space in front.
+    return str(message["Subject"]).strip()
+
+
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert isinstance(part, EmailMessage)

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.ticket.requests import TicketCreate
 from tests.conftest import Mailbox
-from tests.packs.desk import Desk, open_desk, recipient, score_link, text_of, to
+from tests.packs.desk import Desk, open_desk, recipient, score_link, subject_of, text_of, to
 from tests.workflows.harness import store_row
 
 CUSTOMER = "lee@customer.example"
@@ -74,7 +74,7 @@ async def test_levels_at_15_min_1_h_4_h_and_24_h(
         await desk.wait_for_team(silent, "management")
         await desk.wait_for_team(answered, "management")
         await _mail_settles(desk, 16)
-    alerts = [m for m in desk.mailbox.messages if "[ESCALATION:" in str(m["Subject"])]
+    alerts = [m for m in desk.mailbox.messages if "[ESCALATION:" in subject_of(m)]
     by_level = Counter((_alert_level(m), recipient(m)) for m in alerts)
     assert by_level == {
         ("Senior Support", "senior-support@escalation-flow.example"): 2,
@@ -85,12 +85,12 @@ async def test_levels_at_15_min_1_h_4_h_and_24_h(
         ("first response at 80%", "sam@escalation-flow.example"): 1,
     }
     to_customer = [m for m in desk.mailbox.messages if recipient(m) == CUSTOMER]
-    silent_mail = [str(m["Subject"]) for m in to_customer if silent in str(m["Subject"])]
+    silent_mail = [subject_of(m) for m in to_customer if silent in subject_of(m)]
     # Acknowledgment, three escalation notices, the apology for the missed 15 minutes.
     assert len(silent_mail) == 5
     assert sum("sorry for the delay" in s.lower() for s in silent_mail) == 1
     # Signed by the desk (an agent's reply is signed by the agent).
-    signed = [text_of(m) for m in to_customer if silent in str(m["Subject"])]
+    signed = [text_of(m) for m in to_customer if silent in subject_of(m)]
     assert all("The Customer Support Team" in body for body in signed)
     assert len(desk.mailbox.messages) == len({m["Message-ID"] for m in desk.mailbox.messages})
 
@@ -111,7 +111,7 @@ async def test_follow_up_24_h_after_close_is_answered_by_a_link(
         [requested] = await desk.wait_for_events(ticket_id, "csat_requested", 1)
         assert requested.at.replace(tzinfo=UTC) == closed_at + timedelta(hours=24)
         [survey] = await desk.wait_for_mail(
-            lambda m: to(CUSTOMER)(m) and "How did we do" in str(m["Subject"])
+            lambda m: to(CUSTOMER)(m) and "How did we do" in subject_of(m)
         )
         page = await desk.http.get(score_link(survey, 4))
         assert page.status_code == 200, page.text
@@ -130,7 +130,7 @@ async def test_follow_up_24_h_after_close_is_answered_by_a_link(
 
 
 def _alert_level(message: EmailMessage) -> str:
-    found = re.search(r"\[ESCALATION: ([^\]]+)\]", str(message["Subject"]))
+    found = re.search(r"\[ESCALATION: ([^\]]+)\]", subject_of(message))
     assert found is not None
     return found[1]
 

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.ticket.requests import TicketCreate
 from tests.conftest import Mailbox
-from tests.packs.desk import open_desk, recipient, text_of, to
+from tests.packs.desk import open_desk, recipient, subject_of, text_of, to
 
 NEW_YORK = ZoneInfo("America/New_York")
 CUSTOMER = "joe@joesplumbing.example"
@@ -62,8 +62,8 @@ async def test_p3_on_friday_evening_before_a_holiday_resolves_in_three_business_
                 "name": "Joe Russo",
                 "timezone": "America/New_York",
             },
-            "subject": "Lead notifications arrive hours late",
-            "description": "New lead notifications reach my phone two or three hours late.",
+            "subject": "Job alert notifications arrive hours late",
+            "description": "Job alerts reach my phone two or three hours after they are sent.",
             "channel": "email",
             "priority": "P3",
         }
@@ -84,7 +84,7 @@ async def test_p3_on_friday_evening_before_a_holiday_resolves_in_three_business_
             30 * 60 + 8 * 3600 + 12 * 3600 + 11 * 3600 + 30 * 60
         )
         [ack] = await desk.wait_for_mail(to(CUSTOMER))
-        assert f"[{ticket_id}]" in str(ack["Subject"])
+        assert f"[{ticket_id}]" in subject_of(ack)
         acknowledgment = text_of(ack)
         assert "PlumberLeads" in acknowledgment
         # The promise in the customer's own time zone, and the target in words.
@@ -114,10 +114,10 @@ async def test_p3_on_friday_evening_before_a_holiday_resolves_in_three_business_
         assert (await desk.ticket(ticket_id))["team"] == "engineering"
         await desk.wait_for_mail(to("oncall@plumberleads.example"))
         apologies = await desk.wait_for_mail(
-            lambda m: to(CUSTOMER)(m) and "sorry" in str(m["Subject"]).lower(), count=2
+            lambda m: to(CUSTOMER)(m) and "sorry" in subject_of(m).lower(), count=2
         )
         assert len(apologies) == 2
-    alerted = {recipient(m) for m in desk.mailbox.messages if "[ESCALATION:" in str(m["Subject"])}
+    alerted = {recipient(m) for m in desk.mailbox.messages if "[ESCALATION:" in subject_of(m)}
     assert alerted == {
         "tier2@plumberleads.example",
         "tier3@plumberleads.example",
