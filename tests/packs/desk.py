@@ -127,7 +127,7 @@ class Desk:
         """The ticket once it is in `team`'s queue (a level's team move, then dispatch)."""
 
         async def moved() -> bool:
-            return (await self.ticket(ticket_id))["team"] == team
+            return bool((await self.ticket(ticket_id))["team"] == team)
 
         await eventually(moved)
         return await self.ticket(ticket_id)
@@ -212,7 +212,7 @@ def to(address: str) -> Any:
 
 def score_link(message: EmailMessage, score: int) -> str:
     """The path of the survey's one-click link for `score`."""
-    links = re.findall(rf"{re.escape(PUBLIC_URL)}(/csat/\S+)", text_of(message))
+    links: list[str] = re.findall(rf"{re.escape(PUBLIC_URL)}(/csat/\S+)", text_of(message))
     chosen = [link for link in links if link.endswith(f"score={score}")]
     assert chosen, f"no link for score {score} in:\n{text_of(message)}"
     return chosen[0]

@@ -15,8 +15,18 @@ from email.message import EmailMessage
 from temporalio.testing import WorkflowEnvironment
 
 from domain.ticket.requests import TicketCreate
+from store.models import TicketEventRow
 from tests.conftest import Mailbox
-from tests.packs.desk import Desk, open_desk, recipient, score_link, subject_of, text_of, to
+from tests.packs.desk import (
+    PORTAL_URL,
+    Desk,
+    open_desk,
+    recipient,
+    score_link,
+    subject_of,
+    text_of,
+    to,
+)
 from tests.workflows.harness import store_row
 
 CUSTOMER = "lee@customer.example"
@@ -34,11 +44,8 @@ def _body(subject: str) -> TicketCreate:
     )
 
 
-def _levels(events: list[object]) -> list[tuple[int, str, datetime]]:
-    return [
-        (e.data["to"], e.data["trigger"], e.at.replace(tzinfo=UTC))  # type: ignore[attr-defined]
-        for e in events
-    ]
+def _levels(events: list[TicketEventRow]) -> list[tuple[int, str, datetime]]:
+    return [(e.data["to"], e.data["trigger"], e.at.replace(tzinfo=UTC)) for e in events]
 
 
 async def _now(env: WorkflowEnvironment) -> datetime:
@@ -138,3 +145,27 @@ def _alert_level(message: EmailMessage) -> str:
 async def _mail_settles(desk: Desk, at_least: int) -> None:
     await desk.mailbox.wait_for(at_least, timeout=30)
     await desk.env.sleep(timedelta(minutes=30))  # anything sent twice would arrive now
+
+
+async def test_security_words_escalate_to_engineering_and_a_hold_is_told(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    async with open_desk("escalation-flow", time_env, task_queue, database_url, smtp) as desk:
+        body = _body("Strange logins on our account").model_dump(mode="json")
+        body["description"] = "We think this is a data breach: logins from abroad at night."
+        ticket = await desk.create(body)
+        ticket_id = ticket["id"]
+        # "Security or compliance issues" is an automatic trigger: straight to Engineering,
+        # who "Security incident response".
+        [escalated] = await desk.wait_for_events(ticket_id, "escalated", 1)
+        assert (escalated.data["to"], escalated.data["trigger"]) == (2, "content:security")
+        await desk.wait_for_team(ticket_id, "engineering")
+        await desk.wait_for_mail(to("engineering@escalation-flow.example"))
+        # "Status updates at each stage": the customer hears that the ticket is on hold.
+        held = await desk.act("eli", ticket_id, "hold", {"reason": "waiting for the IdP logs"})
+        assert held["status"] == "on_hold"
+        [update] = await desk.wait_for_mail(
+            lambda m: to(CUSTOMER)(m) and subject_of(m).startswith("Status update")
+        )
+        assert "on hold" in text_of(update)
+        assert f"{PORTAL_URL}/tickets/{ticket_id}" in text_of(update)
