@@ -169,7 +169,7 @@ async def test_uk_p1_starts_at_9_am_london_and_reaches_engineering_2_hours_later
         assert (await desk.ticket(ticket_id))["team"] == "engineering"
 
 
-async def test_spanish_is_for_enterprise_and_phone_for_paid_plans(
+async def test_spanish_and_french_are_for_enterprise_and_phone_for_paid_plans(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
     def body(email: str, plan: str) -> dict[str, object]:
@@ -194,6 +194,31 @@ async def test_spanish_is_for_enterprise_and_phone_for_paid_plans(
         # "Spanish, French: Available for Enterprise customers": Starter is answered in English.
         [english] = await desk.wait_for_mail(to("pablo@customer1002.example"))
         assert subject_of(english).startswith(f"[{starter['id']}] Your support request")
+        assert "Dear Lucía Gómez" in text_of(english)
+        french = await desk.create(
+            {
+                "requester": {
+                    "email": "camille@customer1033.example",
+                    "name": "Camille Durand",
+                    "plan": "enterprise",
+                    "language": "fr",
+                    "timezone": "Europe/Paris",
+                },
+                "subject": "MOB-6006 : l'application ne se charge plus",
+                "description": "L'application mobile reste sur l'écran de chargement.",
+                "channel": "chat",
+            }
+        )
+        assert (french["priority"], french["channel"]) == ("P2", "chat")
+        [ack] = await desk.wait_for_mail(to("camille@customer1033.example"))
+        assert subject_of(ack).startswith(f"[{french['id']}] Votre demande d'assistance")
+        for phrase in (
+            "Bonjour Camille Durand",
+            "Moderate Impact",
+            "offre Enterprise",
+            "12 heures",
+        ):
+            assert phrase in text_of(ack), phrase
 
 
 async def test_survey_24_hours_after_closing_and_a_low_score_goes_to_the_support_manager(
