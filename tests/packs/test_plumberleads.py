@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.ticket.requests import TicketCreate
 from tests.conftest import Mailbox
-from tests.packs.desk import open_desk, recipient, subject_of, text_of, to
+from tests.packs.desk import open_desk, recipient, score_link, subject_of, text_of, to
 
 NEW_YORK = ZoneInfo("America/New_York")
 CUSTOMER = "joe@joesplumbing.example"
@@ -176,3 +176,43 @@ async def test_the_feedback_form_goes_to_the_product_team_as_p4(
         replied = await desk.act("pia", ticket["id"], "reply", {"body": "Thanks, noted."})
         assert set(replied["sla"]) == {"first_response", "resolution"}
         assert replied["sla"]["first_response"]["state"] == "met"
+
+
+async def test_survey_after_resolving_and_a_3_goes_back_to_tier_2(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    async with open_desk("plumberleads", time_env, task_queue, database_url, smtp) as desk:
+        ticket = await desk.create(
+            {
+                "requester": {"email": CUSTOMER, "name": "Joe Russo"},
+                "subject": "Forgot my password",
+                "description": "The reset email never arrives.",
+                "channel": "email",
+                "priority": "P3",
+            }
+        )
+        ticket_id = ticket["id"]
+        await desk.act("tom", ticket_id, "reply", {"body": "I sent you a new reset link."})
+        await desk.act("tom", ticket_id, "resolve", {"resolution": "Password reset by phone."})
+        [resolved] = await desk.wait_for_events(ticket_id, "resolved", 1)
+        # "Closure: Ticket marked as resolved; Satisfaction survey sent to user": an hour
+        # after resolving, without waiting for the ticket to close.
+        await time_env.sleep(timedelta(hours=1, minutes=5))
+        [requested] = await desk.wait_for_events(ticket_id, "csat_requested", 1)
+        assert requested.at == resolved.at + timedelta(hours=1)
+        [survey] = await desk.wait_for_mail(
+            lambda m: to(CUSTOMER)(m) and subject_of(m).startswith("How did we do")
+        )
+        assert "The PlumberLeads Support Team" in text_of(survey)
+        page = await desk.http.get(score_link(survey, 3))
+        assert page.status_code == 200, page.text
+        # "Customer Satisfaction | >90%": a 3 is not satisfied; the team leads follow up.
+        [escalated] = await desk.wait_for_events(ticket_id, "escalated", 1)
+        assert (escalated.data["to"], escalated.data["trigger"]) == (1, "csat")
+        await desk.wait_for_mail(to("tier2@plumberleads.example"))
+        [followup] = await desk.wait_for_mail(
+            lambda m: to(CUSTOMER)(m) and "make this right" in subject_of(m)
+        )
+        assert "Mona Hart" in text_of(followup)
+        view = await desk.ticket(ticket_id)
+        assert view["sla"]["csat_followup"]["target_seconds"] == 10 * 3600
