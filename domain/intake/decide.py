@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.intake.routing import Routing, route
+from domain.policy.customer import merged_language_rules
 from domain.policy.support import SupportPolicy
+from domain.ticket.correspondence import MailSnapshot
 from domain.ticket.ladder import EscalationSnapshot, LadderLevel
 from domain.ticket.requests import TicketCreate
 from domain.ticket.state import TicketStarted
@@ -45,8 +47,9 @@ def decide(
         team=routed.team,
         assignee=assignee,
         sla=sla,
-        lifecycle=policy.lifecycle,
+        lifecycle=policy.lifecycle.model_copy(update={"csat_survey_after": policy.survey_delay}),
         escalation=escalation_snapshot(policy),
+        mail=mail_snapshot(policy),
         related_ticket_id=related_ticket_id,
         mail_domain=mail_domain,
         acknowledge=acknowledge,
@@ -67,4 +70,18 @@ def escalation_snapshot(policy: SupportPolicy) -> EscalationSnapshot:
         reopen_threshold=spec.reopen_threshold,
         low_csat_threshold=spec.low_csat_threshold,
         team_leads={tid: policy.agents[team.lead].email for tid, team in policy.teams.items()},
+    )
+
+
+def mail_snapshot(policy: SupportPolicy) -> MailSnapshot:
+    """The customer-email switches, the survey's timing and the escalation words (of every
+    language the rules name: a customer may ask for a manager in any of them)."""
+    rules = merged_language_rules(policy.language_rules)
+    words = [word for rule in rules.values() for word in rule.escalation_words]
+    return MailSnapshot(
+        disabled=list(policy.emails.disabled),
+        status_changes=list(policy.emails.status_changes),
+        survey_after=policy.csat.send_after,
+        link_ttl=policy.csat.link_ttl,
+        escalation_words=list(dict.fromkeys(words)),
     )

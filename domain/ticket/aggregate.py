@@ -72,6 +72,7 @@ class Ticket:
             sla=started.sla,
             lifecycle=started.lifecycle,
             escalation=started.escalation,
+            mail=started.mail,
             related_ticket_id=started.related_ticket_id,
         )
         change = Change(state, started.mail_domain)
@@ -102,7 +103,8 @@ class Ticket:
                 "acknowledgment",
                 first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
             )
-            change.update(thread_message_id=ack.message_id)
+            if ack is not None:
+                change.update(thread_message_id=ack.message_id)
         return cls(change.state, started.mail_domain), change.effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------
