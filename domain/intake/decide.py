@@ -30,6 +30,10 @@ def decide(
 ) -> TicketStarted:
     """The workflow input for a new ticket: routing, the SLA policy with its calendar resolved,
     the lifecycle timers and the escalation ladder, as the policy stands now."""
+    language = policy.language_for(request.requester.plan, request.requester.language)
+    if language != request.requester.language:
+        requester = request.requester.model_copy(update={"language": language})
+        request = request.model_copy(update={"requester": requester})
     routed = routed or route(policy, request)
     sla = policy.select_sla(
         priority=routed.priority,

@@ -65,6 +65,9 @@ class SupportPolicy(PolicyModel):
     brand: BrandSpec = BrandSpec()
     emails: EmailsSpec = EmailsSpec()
     csat: CsatSpec = CsatSpec()
+    plan_languages: dict[Plan, list[str]] = Field(default_factory=dict)
+    """Optional language entitlement: the languages a plan's customers are written to in;
+    another requested language gets `default_language`. A plan not listed: any language."""
     language_rules: dict[str, LanguageRule] = Field(default_factory=dict)
     """Per language; a language given here replaces that language's defaults
     (`domain.policy.customer`), the others keep theirs."""
@@ -80,6 +83,14 @@ class SupportPolicy(PolicyModel):
             data = {**data, "calendars": calendars}
         return data
 
+    def language_for(self, plan: Plan | str, language: str) -> str:
+        """The language a requester on `plan` is written to in: theirs when the plan is
+        entitled to it (or to its base language: `es` covers `es-MX`), else the default."""
+        entitled = self.plan_languages.get(Plan(plan))
+        if entitled is None or language in entitled or language.split("-")[0] in entitled:
+            return language
+        return self.default_language
+
     @property
     def survey_delay(self) -> int:
         """Seconds from resolving or closing (`csat.send_after`) to the survey."""
@@ -88,6 +99,10 @@ class SupportPolicy(PolicyModel):
     @model_validator(mode="after")
     def _check_references(self) -> SupportPolicy:
         problems = reference_problems(self)
+        for plan, entitled in self.plan_languages.items():
+            for language in entitled:
+                if language not in self.languages:
+                    problems.append((f"plan_languages.{plan}", f"unknown language {language!r}"))
         for language in self.language_rules:
             if not _LANGUAGE_TAG.match(language):
                 problems.append((f"language_rules.{language}", "not a language tag such as 'es'"))

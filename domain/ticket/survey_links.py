@@ -78,8 +78,11 @@ def verify(secret: bytes, text: str, now: datetime) -> SurveyToken:
     once its time is past. The signature is compared in constant time."""
     payload, _, signature = text.partition(".")
     try:
-        given = _unb64(signature)
-        ticket_id, seq, expires = _unb64(payload).decode().split("|")
+        given, fields = _unb64(signature), _unb64(payload)
+        # One spelling per token: base64's spare bits could otherwise vary unnoticed.
+        if _b64(given) != signature or _b64(fields) != payload:
+            raise ValueError("not canonical base64")
+        ticket_id, seq, expires = fields.decode().split("|")
         token = SurveyToken(
             ticket_id=ticket_id, seq=int(seq), expires_at=datetime.fromtimestamp(int(expires), UTC)
         )
