@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -19,6 +20,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from api.deps import TicketServiceDep
+from api.errors import documented
 from api.survey_pages import Page, survey_page
 from domain.policy.support import SupportPolicy
 from domain.ticket.survey_links import (
@@ -54,7 +56,26 @@ async def _language(sessions: SessionMaker, ticket_id: str, default: str) -> str
     return row.language if row is not None else default
 
 
-@router.get("/csat/{token}", response_class=HTMLResponse, responses={403: {}, 409: {}, 410: {}})
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+@router.get(
+    "/csat/{token}",
+    responses={
+        200: _html("The score is recorded: a thank-you page in the ticket's language"),
+        **documented(503),
+        403: _html("Not a link we signed (forged, altered, or links are not enabled)"),
+        409: _html("This survey was answered already"),
+        410: _html("The link has expired"),
+        # HTML for a score out of range; the error shape for a request the API refuses
+        # before the route (a NUL byte, say).
+        422: {
+            **documented(422)[422],
+            **_html("The score is not 1 to 5, or a malformed request (the error shape)"),
+        },
+    },
+)
 async def answer_survey(
     token: str, request: Request, tickets: TicketServiceDep, score: str = ""
 ) -> HTMLResponse:
