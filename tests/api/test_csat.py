@@ -41,12 +41,15 @@ class Desk:
     env: WorkflowEnvironment
 
 
-def _policy_file(tmp_path: Path) -> Path:
+def _policy_file(tmp_path: Path, extra: dict[str, Any]) -> Path:
     policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
     policy["brand"] = BRAND
     policy["emails"] = {"disabled": ["request_info"], "status_changes": ["on_hold"]}
     policy["languages"] = ["en", "ms", "mk", "sq", "es", "fr"]
     policy["plan_languages"] = {"starter": ["en"], "enterprise": ["en", "es", "fr"]}
+    if "csat" in extra and "delay" in extra["csat"]:
+        del policy["lifecycle"]["csat_survey_after"]
+    policy.update(extra)
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
     return path
@@ -59,8 +62,13 @@ async def desk(
     database_url: str,
     smtp: tuple[Mailbox, int],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Desk]:
+    """The API and a worker on a policy with a brand and email switches; a test's
+    `@pytest.mark.policy(**keys)` adds keys."""
     box, port = smtp
+    marker = request.node.get_closest_marker("policy")
+    extra = dict(marker.kwargs) if marker else {}
     settings = Settings.model_validate(
         {
             "DATABASE_URL": database_url,
@@ -69,7 +77,7 @@ async def desk(
             "SMTP_PORT": port,
             "TICKETFLOW_TOKENS": TOKENS,
             "MAIL_FROM": "Support <support@desk.example>",
-            "TICKETFLOW_CONFIG": str(_policy_file(tmp_path)),
+            "TICKETFLOW_CONFIG": str(_policy_file(tmp_path, extra)),
             "TICKETFLOW_CSAT_SECRET": SECRET,
             "PUBLIC_URL": PUBLIC_URL,
             "PORTAL_URL": PORTAL_URL,
@@ -277,3 +285,22 @@ async def test_a_plan_without_the_language_gets_the_default_language(desk: Desk)
     subjects = {str(m["To"]): _text(m) for m in api.mailbox.messages}
     assert any("Gracias por escribir a Desk Co Support" in t for t in subjects.values())
     assert any("Thank you for contacting Desk Co Support" in t for t in subjects.values())
+
+
+@pytest.mark.policy(csat={"send_after": "resolved", "delay": "1h", "link_ttl": "2d"})
+async def test_a_survey_after_resolving_is_answered_while_the_ticket_stays_resolved(
+    desk: Desk,
+) -> None:
+    api = desk.api
+    ticket_id = await _create(api)
+    await _act(api, ticket_id, "reply", {"body": "Looking into it"})
+    await _act(api, ticket_id, "resolve", {"resolution": "Fixed the export"})
+    await desk.env.sleep(timedelta(hours=2))
+    survey = await _mail(api.mailbox, "csat_survey")
+    assert (await _ticket(api, ticket_id))["status"] == "resolved"
+    link = re.search(rf"{re.escape(PUBLIC_URL)}(/csat/\S+score=5)", _text(survey))
+    assert link is not None
+    answered = await api.http.get(link.group(1))
+    assert answered.status_code == 200, answered.text
+    ticket = await _ticket(api, ticket_id)
+    assert (ticket["csat_score"], ticket["status"]) == (5, "resolved")
