@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from jinja2 import (
 )
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,10 @@ class TemplateRenderer:
         subject = self._render(name, language, "subject", context)
         # A subject is one header line whatever the template or data did.
         subject = " ".join(subject.split())
+        # An optional paragraph left out leaves its blank lines: never more than one in a row.
+        text = _BLANK_LINES.sub("\n\n", self._render(name, language, "txt", context))
         return RenderedEmail(
             subject=subject,
-            text=self._render(name, language, "txt", context),
+            text=text,
             html=self._render(name, language, "html", context),
         )
