@@ -35,7 +35,8 @@ class PriorityBody(_Body):
 
 class EscalateBody(_Body):
     reason: SingleLine
-    level: Annotated[int, Field(ge=0, le=3)] | None = None
+    # Bounded here only for sanity; the ticket's own ladder decides (409 above its top).
+    level: Annotated[int, Field(ge=0, le=99)] | None = None
 
 
 class ReasonBody(_Body):

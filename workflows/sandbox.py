@@ -46,6 +46,7 @@ DECISIONS = (
     "domain.ticket.escalation",
     "domain.ticket.timers",
     "domain.ticket.transitions",
+    "domain.ticket.unresolved",
     "workflows.details",
     "workflows.effects",
     "workflows.mail",

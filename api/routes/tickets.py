@@ -203,7 +203,8 @@ async def escalate(
     agent: AgentPrincipal,
     key: IdempotencyKey,
 ) -> TicketBrief:
-    """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
+    """Raise the escalation level by one, or set it to any level of the ticket's ladder (so also
+    de-escalate); a level above its top is refused (409)."""
     return await actions.escalate(ticket_id, _actor(agent), body.reason, body.level, key=key)
 
 

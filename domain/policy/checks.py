@@ -76,6 +76,23 @@ def reference_problems(policy: SupportPolicy) -> list[Problem]:
         if level.notify_team is not None:
             problems += _unknown(f"{path}.notify_team", "team", [level.notify_team], policy.teams)
         problems += _unknown(f"{path}.notify_agents", "agent", level.notify_agents, policy.agents)
+        if level.team is not None:
+            problems += _unknown(f"{path}.team", "team", [level.team], policy.teams)
+    escalation = policy.escalation
+    for path, ref in escalation.level_references():
+        if escalation.level_number(ref) is None:
+            problems.append((f"escalation.{path}", f"no level {ref!r} on the ladder"))
+    problems += _duplicates(
+        "escalation.content_triggers", "name", [t.name for t in escalation.content_triggers]
+    )
+    for index, ladder in enumerate(escalation.ladders):
+        categories = [
+            *(ladder.match.category or []),
+            *(c for step in ladder.steps if step.when for c in step.when.category or []),
+        ]
+        problems += _unknown(
+            f"escalation.ladders.{index}", "category", categories, policy.categories
+        )
     return problems
 
 

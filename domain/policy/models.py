@@ -1,4 +1,6 @@
-"""The parts of the support policy file: SLA policies, teams, agents, routing, escalation.
+"""The parts of the support policy file: SLA policies, teams, agents, routing, lifecycle.
+
+The escalation section is `domain.policy.escalation`.
 
 `domain.policy.support` assembles them into `SupportPolicy` and checks the references between them;
 these models check only themselves. All are frozen and reject unknown keys, so a typo in the
@@ -24,6 +26,10 @@ CHANNELS: tuple[Channel, ...] = tuple(Channel)
 STATUSES: tuple[Status, ...] = tuple(Status)
 # The clocks a policy sets targets for (the CSAT follow-up is set by the escalation ladder).
 METRICS: tuple[Metric, ...] = (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE, Metric.RESOLUTION)
+
+
+SlaAction = Literal["notify", "escalate"]
+"""What an at-risk point or a breach does: alert the team lead, or climb one level."""
 
 
 class PolicyModel(BaseModel):
@@ -80,6 +86,10 @@ class SlaPolicy(PolicyModel):
     at_risk_percent: list[int] = Field(default_factory=lambda: [80])
     pauses: dict[Metric, list[Status]] = Field(default_factory=_default_pauses)
     reopen: Literal["new_cycle", "continue"] = "new_cycle"
+    at_risk_action: SlaAction | None = None
+    breach_action: SlaAction | None = None
+    """What reaching an at-risk point / a breach does on these tickets; None: the escalation
+    section's `at_risk_action` / `breach_action`."""
 
     @field_validator("at_risk_percent")
     @classmethod
@@ -163,55 +173,6 @@ class RoutingSpec(PolicyModel):
     default_category: str
     default_team: str
     default_priority: Priority = Priority.P3
-
-
-class EscalationLevel(PolicyModel):
-    level: int = Field(ge=0, le=3)
-    name: str = Field(min_length=1)
-    notify_team: str | None = None
-    notify_agents: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check_audience(self) -> EscalationLevel:
-        if self.notify_team is None and not self.notify_agents:
-            raise ValueError("an escalation level needs notify_team or notify_agents")
-        return self
-
-
-def _seed_unresolved_after() -> dict[Priority, int]:
-    return {
-        Priority.P1: 3600,
-        Priority.P2: 4 * 3600,
-        Priority.P3: 24 * 3600,
-        Priority.P4: 72 * 3600,
-    }
-
-
-class EscalationSpec(PolicyModel):
-    """The ladder (level 0 first, no gaps) and when a ticket climbs it automatically."""
-
-    levels: list[EscalationLevel] = Field(min_length=1)
-    unresolved_after: dict[Priority, PositiveDuration] = Field(
-        default_factory=_seed_unresolved_after
-    )
-    reopen_threshold: int = Field(default=3, ge=1)
-    low_csat_threshold: int = Field(default=3, ge=1, le=5)
-
-    @field_validator("levels")
-    @classmethod
-    def _check_ladder(cls, value: list[EscalationLevel]) -> list[EscalationLevel]:
-        numbers = [level.level for level in value]
-        if numbers != list(range(len(numbers))):
-            raise ValueError(f"levels must be listed as 0, 1, 2, ... in order, got {numbers}")
-        return value
-
-    @field_validator("unresolved_after")
-    @classmethod
-    def _check_every_priority(cls, value: dict[Priority, int]) -> dict[Priority, int]:
-        missing = [priority for priority in PRIORITIES if priority not in value]
-        if missing:
-            raise ValueError(f"missing priorities {', '.join(missing)}")
-        return value
 
 
 class LifecycleSpec(PolicyModel):

@@ -16,9 +16,9 @@ from pydantic import Field, ValidationError, model_validator
 from domain.enums import Channel, Plan, Priority
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.customer import BrandSpec, CsatSpec, EmailsSpec, LanguageRule
+from domain.policy.escalation import EscalationSpec
 from domain.policy.models import (
     AgentSpec,
-    EscalationSpec,
     InboundSpec,
     LifecycleSpec,
     PolicyModel,
@@ -145,6 +145,8 @@ class SupportPolicy(PolicyModel):
                     pauses={metric: list(statuses) for metric, statuses in policy.pauses.items()},
                     reopen=policy.reopen,
                     reason=_match_reason(policy, priority, plan, category, channel),
+                    at_risk_action=policy.at_risk_action or self.escalation.at_risk_action,
+                    breach_action=policy.breach_action or self.escalation.breach_action,
                 )
         # Unreachable for a validated policy: some policy matches every ticket.
         raise LookupError(f"no SLA policy matches priority={priority}, plan={plan}")

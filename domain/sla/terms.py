@@ -46,3 +46,7 @@ class SlaSnapshot(BaseModel):
     pauses: dict[Metric, list[Status]]
     reopen: Literal["new_cycle", "continue"]
     reason: str
+    at_risk_action: Literal["notify", "escalate"] = "notify"
+    breach_action: Literal["notify", "escalate"] = "escalate"
+    """What an at-risk point and a breach do (the SLA policy's, else the escalation section's;
+    the defaults are what every ticket did before the keys existed)."""

@@ -72,8 +72,8 @@ class ChangePriority(_Input):
 class Escalate(_Input):
     actor: str
     reason: str
-    level: int | None = Field(default=None, ge=0, le=3)
-    """None: one level up."""
+    level: int | None = Field(default=None, ge=0)
+    """None: one level up; at most the ticket's top level (checked by the validator)."""
 
 
 class Hold(_Input):

@@ -63,6 +63,12 @@ class TicketState(BaseModel):
     reopen_count: int = 0
     unresolved_steps: int = 0
     """How many "unresolved for too long" escalations have fired."""
+    ladder_index: int | None = None
+    """Which of the snapshot's ladders the ticket follows (None: `unresolved_after`)."""
+    ladder_steps: int = 0
+    """How many steps of that ladder were taken (or skipped)."""
+    level_changed_at: datetime | None = None
+    """When the escalation level last changed (None: never, it is as created)."""
     csat_requested_at: datetime | None = None
     csat_score: int | None = None
     csat_comment: str | None = None

@@ -52,6 +52,7 @@ def test_the_passthrough_lists() -> None:
         "domain.ticket.escalation",
         "domain.ticket.timers",
         "domain.ticket.transitions",
+        "domain.ticket.unresolved",
         "workflows.details",
         "workflows.effects",
         "workflows.mail",
