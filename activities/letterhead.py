@@ -69,11 +69,9 @@ class Letterhead:
         """The template context: the notification's own, with the rendered extras."""
         given = notification.context
         language = notification.language
-        plan = given.get("plan")
+        # `priority_label` and `plan_label` are the renderer's (the policy's vocabulary).
         defaults: dict[str, Any] = {
-            "plan": plan,
-            "plan_label": plan.replace("_", " ").title() if isinstance(plan, str) else None,
-            "priority_label": given.get("priority"),
+            "plan": given.get("plan"),
             "category": None,
             "brand_name": self.brand.name,
             "brand_signature": self.brand.signature or self.brand.name,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.enums import Priority
+from domain.enums import PriorityId
 from domain.ticket.requests import Body, SingleLine
 
 
@@ -29,7 +29,7 @@ class AssignBody(_Body):
 
 
 class PriorityBody(_Body):
-    priority: Priority
+    priority: PriorityId
     reason: SingleLine
 
 
@@ -113,7 +113,8 @@ class SlaExplanation(BaseModel):
     reason: str
     calendar: str
     timezone: str
-    targets: dict[str, int | None]
+    targets: dict[str, int | str | None]
+    """Seconds of business time, or business days as "3bd"."""
     at_risk_percent: list[int]
     pauses: dict[str, list[str]]
     reopen: str

@@ -47,6 +47,8 @@ def decide(
         category=routed.category,
         channel=request.channel,
         created_year=created_at.year,
+        requester_country=request.requester.country,
+        requester_timezone=request.requester.timezone,
     )
     return TicketStarted(
         ticket_id=ticket_id,

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from domain.enums import Priority
-from domain.policy.models import PRIORITIES, PolicyModel, SlaAction, SlaMatch
+from domain.enums import PriorityId
+from domain.policy.models import PolicyModel, SlaAction, SlaMatch
 from domain.sla.durations import PositiveDuration
 
 LevelRef = int | str
@@ -104,13 +104,8 @@ class LowCsatFollowup(PolicyModel):
     to: LevelRef | None = None
 
 
-def _seed_unresolved_after() -> dict[Priority, int]:
-    return {
-        Priority.P1: 3600,
-        Priority.P2: 4 * 3600,
-        Priority.P3: 24 * 3600,
-        Priority.P4: 72 * 3600,
-    }
+def _seed_unresolved_after() -> dict[str, int]:
+    return {"P1": 3600, "P2": 4 * 3600, "P3": 24 * 3600, "P4": 72 * 3600}
 
 
 class EscalationSpec(PolicyModel):
@@ -120,9 +115,11 @@ class EscalationSpec(PolicyModel):
     priority's `unresolved_after` (the behaviour before ladders existed)."""
 
     levels: list[EscalationLevel] = Field(min_length=1)
-    unresolved_after: dict[Priority, PositiveDuration] = Field(
+    unresolved_after: dict[PriorityId, PositiveDuration] = Field(
         default_factory=_seed_unresolved_after
     )
+    """Keyed by priority id; every priority of the policy needs an entry (checked with the
+    policy's `priorities` in `domain.policy.checks`; the default covers P1-P4)."""
     ladders: list[Ladder] = Field(default_factory=list)
     at_risk_action: SlaAction = "notify"
     breach_action: SlaAction = "escalate"
@@ -140,14 +137,6 @@ class EscalationSpec(PolicyModel):
         names = [level.name for level in value]
         if len(set(names)) != len(names):
             raise ValueError(f"level names must be unique, got {names}")
-        return value
-
-    @field_validator("unresolved_after")
-    @classmethod
-    def _check_every_priority(cls, value: dict[Priority, int]) -> dict[Priority, int]:
-        missing = [priority for priority in PRIORITIES if priority not in value]
-        if missing:
-            raise ValueError(f"missing priorities {', '.join(missing)}")
         return value
 
     def level_references(self) -> list[tuple[str, LevelRef]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from domain.enums import Channel, Plan, Priority
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.customer import BrandSpec, CsatSpec, EmailsSpec, LanguageRule
 from domain.policy.escalation import EscalationSpec
@@ -25,6 +25,15 @@ from domain.policy.models import (
     RoutingSpec,
     SlaPolicy,
     TeamSpec,
+)
+from domain.policy.vocabulary import (
+    ChannelSpec,
+    PlanSpec,
+    PrioritySpec,
+    Vocabulary,
+    default_channels,
+    default_plans,
+    default_priorities,
 )
 from domain.sla.calendar import CalendarSpec
 from domain.sla.terms import SlaSnapshot
@@ -50,6 +59,9 @@ class SupportPolicy(PolicyModel):
     """The whole support policy file. Edit it, bump `version`; running tickets keep theirs."""
 
     version: str = Field(min_length=1)
+    priorities: list[PrioritySpec] = Field(default_factory=default_priorities, min_length=1)
+    plans: list[PlanSpec] = Field(default_factory=default_plans, min_length=1)
+    channels: list[ChannelSpec] = Field(default_factory=default_channels, min_length=1)
     calendars: dict[str, CalendarSpec] = Field(min_length=1)
     sla_policies: list[SlaPolicy] = Field(min_length=1)
     categories: list[str] = Field(min_length=1)
@@ -65,9 +77,6 @@ class SupportPolicy(PolicyModel):
     brand: BrandSpec = BrandSpec()
     emails: EmailsSpec = EmailsSpec()
     csat: CsatSpec = CsatSpec()
-    plan_languages: dict[Plan, list[str]] = Field(default_factory=dict)
-    """Optional language entitlement: the languages a plan's customers are written to in;
-    another requested language gets `default_language`. A plan not listed: any language."""
     language_rules: dict[str, LanguageRule] = Field(default_factory=dict)
     """Per language; a language given here replaces that language's defaults
     (`domain.policy.customer`), the others keep theirs."""
@@ -83,10 +92,11 @@ class SupportPolicy(PolicyModel):
             data = {**data, "calendars": calendars}
         return data
 
-    def language_for(self, plan: Plan | str, language: str) -> str:
+    def language_for(self, plan: str, language: str) -> str:
         """The language a requester on `plan` is written to in: theirs when the plan is
-        entitled to it (or to its base language: `es` covers `es-MX`), else the default."""
-        entitled = self.plan_languages.get(Plan(plan))
+        entitled to it (`plans[].languages`; `es` covers `es-MX`), else the default."""
+        spec = next((p for p in self.plans if p.id == plan), None)
+        entitled = spec.languages if spec is not None else None
         if entitled is None or language in entitled or language.split("-")[0] in entitled:
             return language
         return self.default_language
@@ -99,10 +109,6 @@ class SupportPolicy(PolicyModel):
     @model_validator(mode="after")
     def _check_references(self) -> SupportPolicy:
         problems = reference_problems(self)
-        for plan, entitled in self.plan_languages.items():
-            for language in entitled:
-                if language not in self.languages:
-                    problems.append((f"plan_languages.{plan}", f"unknown language {language!r}"))
         for language in self.language_rules:
             if not _LANGUAGE_TAG.match(language):
                 problems.append((f"language_rules.{language}", "not a language tag such as 'es'"))
@@ -118,17 +124,26 @@ class SupportPolicy(PolicyModel):
             raise PolicyError(problems)
         return self
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The priorities, plans and channels, with their order and labels."""
+        return Vocabulary(priorities=self.priorities, plans=self.plans, channels=self.channels)
+
     def select_sla(
         self,
         *,
-        priority: Priority | str,
-        plan: Plan | str,
+        priority: str,
+        plan: str,
         category: str | None,
-        channel: Channel | str,
+        channel: str,
         created_year: int,
+        requester_country: str | None = None,
+        requester_timezone: str | None = None,
     ) -> SlaSnapshot:
         """The first SLA policy matching the ticket, with its calendar resolved for
-        `created_year` and the two following years: the snapshot the ticket keeps.
+        `created_year` and the two following years: the snapshot the ticket keeps. The
+        requester's country and time zone choose the calendar where the policy says so
+        (`calendar_by_country`, `requester_timezone`).
 
         Resolving asks the `holidays` package, so call this outside workflow code (API or an
         activity) and hand the workflow the result."""
@@ -140,16 +155,32 @@ class SupportPolicy(PolicyModel):
                     policy_id=policy.id,
                     policy_version=self.version,
                     targets=policy.targets,
-                    calendar=self.calendars[policy.calendar].resolved(created_year),
+                    calendar=self._calendar_for(
+                        policy, requester_country, requester_timezone
+                    ).resolved(created_year),
                     at_risk_percent=list(policy.at_risk_percent),
                     pauses={metric: list(statuses) for metric, statuses in policy.pauses.items()},
                     reopen=policy.reopen,
-                    reason=_match_reason(policy, priority, plan, category, channel),
+                    reason=_match_reason(policy, priority, plan, category, channel)
+                    + _clock_reason(policy, requester_country, requester_timezone),
                     at_risk_action=policy.at_risk_action or self.escalation.at_risk_action,
                     breach_action=policy.breach_action or self.escalation.breach_action,
                 )
         # Unreachable for a validated policy: some policy matches every ticket.
         raise LookupError(f"no SLA policy matches priority={priority}, plan={plan}")
+
+    def _calendar_for(
+        self, policy: SlaPolicy, country: str | None, timezone: str | None
+    ) -> CalendarSpec:
+        """The policy's calendar for this requester: by country if the policy maps it, read in
+        the requester's time zone if the policy says so and the requester named one."""
+        calendar_id = policy.calendar
+        if country is not None and country in policy.calendar_by_country:
+            calendar_id = policy.calendar_by_country[country]
+        calendar = self.calendars[calendar_id]
+        if policy.requester_timezone and timezone:
+            calendar = calendar.model_copy(update={"timezone": timezone})
+        return calendar
 
 
 def parse_policy(data: object, source: str = "<policy>") -> SupportPolicy:
@@ -160,6 +191,16 @@ def parse_policy(data: object, source: str = "<policy>") -> SupportPolicy:
         raise PolicyError(_validation_problems(error), source) from None
     except PolicyError as error:
         raise PolicyError(error.problems, source) from None
+
+
+def _clock_reason(policy: SlaPolicy, country: str | None, timezone: str | None) -> str:
+    """How the requester chose the clock, if it did (no personal data: no zone name)."""
+    notes = []
+    if country is not None and country in policy.calendar_by_country:
+        notes.append(f"calendar {policy.calendar_by_country[country]!r} by requester country")
+    if policy.requester_timezone and timezone:
+        notes.append("hours in the requester's time zone")
+    return "".join(f"; {note}" for note in notes)
 
 
 def _match_reason(

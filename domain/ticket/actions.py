@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.enums import Priority
+from domain.enums import PriorityId
 from domain.sla.terms import SlaSnapshot
 
 
@@ -63,7 +63,7 @@ class Assign(_Input):
 
 class ChangePriority(_Input):
     actor: str
-    priority: Priority
+    priority: PriorityId
     reason: str
     sla: SlaSnapshot
     """The SLA policy re-applied for the new priority (chosen by the API from the policy file)."""

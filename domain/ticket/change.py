@@ -130,10 +130,10 @@ class Change:
         return {
             "ticket_id": state.ticket_id,
             "subject": state.subject,
-            "priority": state.priority.value,
+            "priority": state.priority,
+            "plan": state.requester.plan,
             "status": state.status.value,
             "requester_name": requester_name,
-            "plan": state.requester.plan.value,
             "category": state.category,
             "timezone": state.requester.timezone or state.sla.calendar.timezone,
             **extra,

@@ -13,7 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import Priority
 from domain.policy.models import SlaMatch
 
 MAX_LEVEL = 3
@@ -76,7 +75,8 @@ class EscalationSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     levels: list[LadderLevel] = []
-    unresolved_after: dict[Priority, int] = {}
+    unresolved_after: dict[str, int] = {}
+    """Priority id -> seconds unresolved before the next automatic escalation."""
     reopen_threshold: int = 3
     low_csat_threshold: int = 3
     team_leads: dict[str, str] = {}

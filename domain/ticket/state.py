@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import Channel, EventType, Metric, Priority, Status
+from domain.enums import ChannelId, EventType, Metric, PriorityId, Status
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
 from domain.sla.terms import SlaSnapshot
@@ -42,8 +42,8 @@ class TicketState(BaseModel):
     subject: str
     description: str
     requester: Requester
-    channel: Channel
-    priority: Priority
+    channel: ChannelId
+    priority: PriorityId
     category: str
     tags: list[str] = []
     team: str | None = None
@@ -104,7 +104,7 @@ class TicketStarted(BaseModel):
     ticket_id: str
     request: TicketCreate
     created_at: datetime
-    priority: Priority
+    priority: PriorityId
     category: str
     team: str | None
     assignee: str | None = None

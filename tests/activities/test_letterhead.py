@@ -76,7 +76,6 @@ def test_the_brand_link_and_promise_are_added_and_render() -> None:
     assert context["brand_signature"] == "DataFlow Support"  # the name when no signature
     assert context["due_at_local"] == "2026-11-30 13:00 (Europe/London)"
     assert context["target_words"] == "4 horas"
-    assert context["plan_label"] == "Enterprise"
     text = TemplateRenderer().render("acknowledgment", "es", context).text
     assert "Gracias por escribir a DataFlow Support" in text
     assert "un agente le responderá en un plazo de 4 horas" in text

@@ -46,7 +46,11 @@ def _policy_file(tmp_path: Path, extra: dict[str, Any]) -> Path:
     policy["brand"] = BRAND
     policy["emails"] = {"disabled": ["request_info"], "status_changes": ["on_hold"]}
     policy["languages"] = ["en", "ms", "mk", "sq", "es", "fr"]
-    policy["plan_languages"] = {"starter": ["en"], "enterprise": ["en", "es", "fr"]}
+    policy["plans"] = [
+        {"id": "starter", "label": "Starter", "languages": ["en"]},
+        {"id": "professional", "label": "Professional"},
+        {"id": "enterprise", "label": "Enterprise", "languages": ["en", "es", "fr"]},
+    ]
     if "csat" in extra and "delay" in extra["csat"]:
         del policy["lifecycle"]["csat_survey_after"]
     policy.update(extra)

@@ -1,4 +1,4 @@
-"""The policy's customer-facing keys: brand, emails, csat, plan_languages, language_rules."""
+"""The policy's customer-facing keys: brand, emails, csat, plans[].languages, language_rules."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ def test_a_full_customer_section_validates() -> None:
         emails={"disabled": ["awaiting_reminder"], "status_changes": ["on_hold", "resolved"]},
         csat={"send_after": "resolved", "delay": "2h", "link_ttl": "3d"},
         languages=["en", "ms", "mk", "es", "fr"],
-        plan_languages={"starter": ["en"], "enterprise": ["en", "es", "fr"]},
+        plans=[
+            {"id": "starter", "languages": ["en"]},
+            {"id": "professional"},
+            {"id": "enterprise", "languages": ["en", "es", "fr"]},
+        ],
         language_rules={"es": {"escalation_words": ["Urgente"], "reply_headers": ["^El .*:$"]}},
     )
     assert policy.survey_delay == 7200
@@ -63,8 +67,7 @@ def test_a_full_customer_section_validates() -> None:
             {"csat": {"delay": "2h"}, "lifecycle": {"csat_survey_after": "1h"}},
             "csat.delay: give the survey delay once",
         ),
-        ({"plan_languages": {"starter": ["de"]}}, "plan_languages.starter: unknown language 'de'"),
-        ({"plan_languages": {"gold": ["en"]}}, "plan_languages.gold"),
+        ({"plans": [{"id": "starter", "languages": ["de"]}]}, "unknown language 'de'"),
         ({"language_rules": {"es": {"reply_headers": ["(unclosed"]}}}, "invalid regular expr"),
         ({"language_rules": {"Spanish": {}}}, "language_rules.Spanish: not a language tag"),
         ({"brand": {"support_address": "nobody"}}, "brand.support_address"),

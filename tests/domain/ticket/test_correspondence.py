@@ -120,7 +120,8 @@ def test_the_default_escalation_words_still_escalate() -> None:
 
 
 def test_an_unentitled_language_is_written_to_in_the_default_language() -> None:
-    desk = policy(languages=["en", "ms", "mk", "es"], plan_languages={"starter": ["en"]})
+    plans = [{"id": "starter", "languages": ["en"]}, {"id": "professional"}, {"id": "enterprise"}]
+    desk = policy(languages=["en", "ms", "mk", "es"], plans=plans)
     ticket, created = ticket_under(
         desk, requester={"email": "eva@example.com", "plan": "starter", "language": "es"}
     )
