@@ -20,20 +20,41 @@ from domain.policy.customer import BrandSpec
 from domain.ticket.notifications import Notification
 from domain.ticket.survey_links import SurveyToken, score_links
 
-# (singular, plural) of day, hour and minute in each built-in language; "and" between parts.
-_UNITS: dict[str, tuple[tuple[str, str], tuple[str, str], tuple[str, str], str]] = {
-    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), "and"),
-    "ms": (("hari", "hari"), ("jam", "jam"), ("minit", "minit"), "dan"),
-    "mk": (("ден", "дена"), ("час", "часа"), ("минута", "минути"), "и"),
-    "sq": (("ditë", "ditë"), ("orë", "orë"), ("minutë", "minuta"), "e"),
-    "es": (("día", "días"), ("hora", "horas"), ("minuto", "minutos"), "y"),
-    "fr": (("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), "et"),
-}
+# (singular, plural) of day, hour and minute in each built-in language; "and" between parts;
+# (singular, plural) of a business day.
+_UNITS: dict[
+    str, tuple[tuple[str, str], tuple[str, str], tuple[str, str], str, tuple[str, str]]
+] = {
+    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), "and",
+           ("business day", "business days")),
+    "ms": (("hari", "hari"), ("jam", "jam"), ("minit", "minit"), "dan",
+           ("hari bekerja", "hari bekerja")),
+    "mk": (("ден", "дена"), ("час", "часа"), ("минута", "минути"), "и",
+           ("работен ден", "работни дена")),
+    "sq": (("ditë", "ditë"), ("orë", "orë"), ("minutë", "minuta"), "e",
+           ("ditë pune", "ditë pune")),
+    "es": (("día", "días"), ("hora", "horas"), ("minuto", "minutos"), "y",
+           ("día hábil", "días hábiles")),
+    "fr": (("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), "et",
+           ("jour ouvré", "jours ouvrés")),
+}  # fmt: skip
+
+
+def _units(
+    language: str,
+) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str], str, tuple[str, str]]:
+    return _UNITS.get(language) or _UNITS.get(language.split("-")[0]) or _UNITS["en"]
+
+
+def business_days_words(days: int, language: str) -> str:
+    """`3` → "3 business days" / "3 días hábiles"."""
+    singular, plural = _units(language)[4]
+    return f"{days} {singular if days == 1 else plural}"
 
 
 def duration_words(seconds: int, language: str) -> str:
     """`14400` → "4 hours" / "4 horas" / "4 heures"; days, hours and minutes as needed."""
-    units = _UNITS.get(language) or _UNITS.get(language.split("-")[0]) or _UNITS["en"]
+    units = _units(language)
     parts = []
     rest = seconds
     for (singular, plural), size in zip(units[:3], (86400, 3600, 60), strict=True):
@@ -88,7 +109,11 @@ class Letterhead:
         timezone = str(given.get("timezone") or "UTC")
         context["timezone"] = timezone
         context["due_at_local"] = local_time(due, timezone) if due else None
-        context["target_words"] = duration_words(int(target), language) if target else None
+        days = given.get("target_business_days")
+        if days:
+            context["target_words"] = business_days_words(int(days), language)
+        else:
+            context["target_words"] = duration_words(int(target), language) if target else None
         context["due_metric"] = given.get("due_metric")
         if notification.template == "csat_survey":
             context["scores"] = self._score_links(notification) or given.get("scores") or []

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.enums import EventType
+from domain.sla.durations import BusinessDays
 from domain.ticket.notifications import Notification, message_id, notification_key
 from domain.ticket.state import TicketEvent, TicketState
 
@@ -150,8 +151,11 @@ class Change:
         nearest = min(live, key=lambda clock: clock.due_at or clock.started_at, default=None)
         if nearest is None or nearest.due_at is None:
             return {"due_at": None, "due_metric": None, "target_seconds": None}
+        target = self.state.sla.targets.for_metric(nearest.metric)
         return {
             "due_at": nearest.due_at.isoformat(),
             "due_metric": nearest.metric.value,
             "target_seconds": nearest.target_seconds,
+            # "3 business days" is said so, not as the business hours it came to.
+            "target_business_days": target.days if isinstance(target, BusinessDays) else None,
         }

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from activities.letterhead import Letterhead, duration_words, local_time
+from activities.letterhead import Letterhead, business_days_words, duration_words, local_time
 from activities.rendering import TemplateRenderer
 from domain.policy.customer import BrandSpec
 from domain.ticket.notifications import Notification
@@ -107,3 +107,13 @@ def test_the_survey_gets_signed_links_that_expire_with_its_window() -> None:
     assert named.expires_at == datetime.fromisoformat(expires)
     # Without a secret (or a URL) no links: the survey asks for a reply instead.
     assert Letterhead(survey_url="https://api.desk.example").context(survey)["scores"] == []
+
+
+def test_a_target_of_business_days_is_said_in_business_days() -> None:
+    assert business_days_words(3, "en") == "3 business days"
+    assert business_days_words(1, "es") == "1 día hábil"
+    assert business_days_words(7, "fr-CA") == "7 jours ouvrés"
+    ack = notification(
+        "acknowledgment", target_seconds=27 * 3600, target_business_days=3, due_at=None
+    )
+    assert Letterhead().context(ack)["target_words"] == "3 business days"

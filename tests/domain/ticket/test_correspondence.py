@@ -144,3 +144,19 @@ def test_the_acknowledgment_carries_the_promise_in_the_customers_time_zone() -> 
     assert context["target_seconds"] == 2 * 3600  # P2 first response, default policy
     assert context["due_at"] == (MONDAY_10 + 2 * H).isoformat()
     assert context["plan"] == "starter"
+
+
+def test_a_target_in_business_days_reaches_the_email_as_business_days() -> None:
+    data = DEFAULT_POLICY.model_dump(mode="json", exclude_unset=True)
+    data["sla_policies"] = [
+        {
+            "id": "all",
+            "match": {},
+            "targets": {"first_response": "2bd", "resolution": "5bd"},
+            "calendar": "business-hours",
+        }
+    ]
+    _, created = ticket_under(parse_policy(data))
+    context = created.notifications[0].context
+    assert context["target_business_days"] == 2
+    assert context["target_seconds"] == 2 * 9 * 3600  # Mon-Fri 09-18: two open days
