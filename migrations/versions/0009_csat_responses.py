@@ -1,7 +1,7 @@
 """csat_responses: the one-click survey links used, each once
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from store.base import UtcDateTime
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
