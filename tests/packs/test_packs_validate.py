@@ -86,3 +86,10 @@ def test_template_overrides_are_known_templates_that_compile(path: Path) -> None
         stem = name.split(".")[0]
         for part in ("subject", "txt", "html"):
             assert (template.parent / f"{stem}.{part}.j2").is_file(), (template, part)
+
+
+@pytest.mark.parametrize("path", PACK_FILES, ids=IDS)
+def test_readme_lists_the_pack_and_how_to_run_it(path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"| `{path.parent.name}` |" in readme
+    assert "TICKETFLOW_CONFIG=config/packs/dataflow/policy.yaml make run" in readme
