@@ -141,6 +141,9 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
         f"Проследено до сопственикот на производот: [{ticket_id}] {subject}",
     ]
     assert any("Го истражуваме проблемот." in body for body in bodies)
+    # The promise in the acknowledgment, on the customer's clock: midnight in Skopje.
+    [ack] = [m for m in to_customer if str(m["Subject"]).strip() == f"[{ticket_id}] {subject}"]
+    assert f"најдоцна до {sunday:%Y-%m-%d} 00:00 (Europe/Skopje)" in text(ack)
     assert len(box.messages) == len({str(m["Message-ID"]) for m in box.messages})
 
 
@@ -203,6 +206,10 @@ async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswer
     assert not any("Hello" in body or "Development Team" in body for body in bodies)
     assert sum("te ekipi i zhvillimit dhe menaxheri i inxhinierisë" in b for b in bodies) == 1
     assert sum("te pronari i produktit" in body for body in bodies) == 1
+    # The acknowledgment names the priority and the plan in Albanian too.
+    assert "Përparësia: Kritike" in bodies[0]
+    assert "Paketa: Përdorues" in bodies[0]
+    assert not any("Critical" in body or "End user" in body for body in bodies)
 
 
 async def _count(box: Mailbox, recipient: str, count: int) -> bool:
@@ -257,7 +264,14 @@ async def test_tax_question_in_albanian_waits_out_a_macedonian_holiday(
     # 80 % of the day (8 of 10 business hours) is 14:00 after the holiday: the team lead.
     assert internal == sorted(["biljana@facturino.mk", "senior-tech-lead@facturino.mk"])
     ack, notice, apology = sent_to(box, customer)
-    assert not any("Hello" in text(m) or "Почитуван" in text(m) for m in (ack, notice, apology))
+    assert "Përparësia: Mesatare" in text(ack)
+    assert f"Përgjigjja e parë deri më: {after:%Y-%m-%d} 16:00 (Europe/Skopje)" in text(ack)
+    assert "brenda 1 ditë pune" in text(ack)  # "within 1 working day"
+    assert "te drejtuesi i lartë teknik" in text(notice)  # to the Senior Technical Lead
+    assert "Na vjen keq" in str(apology["Subject"])
+    bodies = [text(m) for m in (ack, notice, apology)]
+    assert all(body.startswith("Përshëndetje") for body in bodies)
+    assert not any("Hello" in body or "Medium" in body for body in bodies)
 
 
 def _midweek_holiday(after: date) -> date:
