@@ -149,6 +149,67 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
     assert all("Salam sejahtera" in text(m) for m in to_customer.values())
 
 
+async def test_daily_and_weekly_updates_count_working_days(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """ "Customer Update: ... P3 Daily, P4 Weekly": after each answer the next update is owed
+    a working day (P3) or a working week (P4) later, at the same time of day, skipping the
+    weekend and a Malaysian holiday; P4 "Resolution: 7 days" is seven working days."""
+    _box, port = smtp
+    env = time_env
+    holiday = _midweek_holiday((await env.get_current_time()).astimezone(KL).date())
+    eve = holiday - timedelta(days=1)
+    created = _kl(eve, 11)
+    await skip_to(env, created)
+    tickets = {"P3": _ticket_id(), "P4": _ticket_id()}
+    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
+        handles = {
+            priority: await start_ticket(
+                env,
+                task_queue,
+                policy,
+                ticket_id,
+                {
+                    "requester": _requester("ms"),
+                    "subject": "Cadangan: eksport laporan bulanan",
+                    "description": "Boleh tambah eksport PDF untuk laporan bulanan?",
+                    "channel": "email",
+                    "priority": priority,
+                },
+                created,
+            )
+            for priority, ticket_id in tickets.items()
+        }
+        await skip_to(env, _kl(eve, 11, 30))
+        states = {}
+        for priority, handle in handles.items():
+            await handle.execute_update(
+                TicketWorkflow.reply,
+                AgentReply(actor="aisyah", body="Terima kasih, kami sedang menelitinya."),
+            )
+            states[priority] = await handle.query(TicketWorkflow.state)
+    p3, p4 = states["P3"], states["P4"]
+    # The reply is at 11:30 server time plus however long the update took: to the minute.
+    p3_due = p3.clocks[Metric.NEXT_UPDATE].due_at
+    p4_due = p4.clocks[Metric.NEXT_UPDATE].due_at
+    assert p3_due is not None
+    assert p4_due is not None
+    assert p3_due.replace(second=0) == _kl(_working_days_after(eve, 1), 11, 30)
+    assert p4_due.replace(second=0) == _kl(_working_days_after(eve, 5), 11, 30)
+    assert p4.clocks[Metric.RESOLUTION].due_at == _kl(_working_days_after(eve, 7), 11)
+    assert p3.clocks[Metric.RESOLUTION].due_at == _kl(_working_days_after(eve, 3), 11)
+
+
+def _working_days_after(day: date, count: int) -> date:
+    """The `count`-th Monday-to-Friday date after `day` that is no Kuala Lumpur holiday."""
+    days = holidays.country_holidays("MY", subdiv="14", years=range(day.year, day.year + 2))
+    while count:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in days:
+            count -= 1
+    return day
+
+
 async def test_critical_reaches_management_within_the_hour_around_the_clock(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
