@@ -1,107 +1,32 @@
-"""Running a policy pack's process on the time-skipping server: a worker with the pack's
-policy and templates, real SMTP and the real store, and small readers for what it did."""
+"""Helpers of the Facturino and Easy e-Invoice scenarios on top of `tests.packs.desk`: a
+ticket opened at a chosen instant as intake admits it, the clock moved to an instant, the
+escalations on a ticket's timeline, the messages one address received."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-from activities.letterhead import Letterhead
-from domain.intake.admission import admit
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import DispatchActivities
-from activities.email import EmailActivities, SmtpConfig, SmtpMailer
-from activities.projection import ProjectionActivities
-from activities.rendering import TemplateRenderer
 from domain.enums import EventType
-from domain.policy.support import SupportPolicy
+from domain.intake.admission import admit
 from domain.ticket.requests import TicketCreate
-from runtime.policy_file import load_policy
-from store.engine import create_engine, create_sessionmaker
 from tests.conftest import Mailbox
-from tests.workflows.harness import started, store_events
-from worker import build_worker
-from workflows.ticket import TicketWorkflow, TicketWorkflowInput
-
-PACKS = Path(__file__).resolve().parents[2] / "config" / "packs"
-PORTAL_URL = "https://support.desk.example"
-SURVEY_SECRET = b"pack-scenario-survey-secret"
+from tests.packs.desk import Desk, recipient
+from tests.workflows.harness import store_events
 
 
-def pack_file(name: str) -> Path:
-    return PACKS / name / "policy.yaml"
-
-
-def load_pack(name: str) -> SupportPolicy:
-    return load_policy(pack_file(name))
-
-
-def pack_renderer(name: str, policy: SupportPolicy) -> TemplateRenderer:
-    """The renderer the worker builds for this pack (`worker.run`): its templates first."""
-    override = pack_file(name).parent / policy.templates_dir if policy.templates_dir else None
-    return TemplateRenderer(
-        override_dir=override,
-        fallback_language=policy.default_language,
-        vocabulary=policy.vocabulary,
-    )
-
-
-@asynccontextmanager
-async def pack_worker(
-    client: Client, task_queue: str, database_url: str, smtp_port: int, name: str
-) -> AsyncIterator[SupportPolicy]:
-    """A worker running `name`'s policy and templates, as `worker.run` builds it, with
-    `PORTAL_URL` set (ticket links) and a survey secret (one-click score links)."""
-    policy = load_pack(name)
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
-    mailer = SmtpMailer(SmtpConfig(host="127.0.0.1", port=smtp_port, timeout=10))
-    worker = build_worker(
-        client,
-        task_queue,
-        projection=ProjectionActivities(sessions),
-        email=EmailActivities(
-            sessions,
-            mailer,
-            pack_renderer(name, policy),
-            "support@desk.example",
-            Letterhead(
-                brand=policy.brand,
-                portal_url=PORTAL_URL,
-                survey_url=PORTAL_URL,
-                survey_secret=SURVEY_SECRET,
-            ),
-        ),
-        dispatch=DispatchActivities(sessions, client, policy),
-    )
-    try:
-        async with worker:
-            yield policy
-    finally:
-        await engine.dispose()
-
-
-async def start_ticket(
-    env: WorkflowEnvironment,
-    task_queue: str,
-    policy: SupportPolicy,
-    ticket_id: str,
-    body: dict[str, Any],
-    created_at: datetime,
+async def open_ticket(
+    desk: Desk, ticket_id: str, created_at: datetime, body: dict[str, Any]
 ) -> WorkflowHandle[Any, Any]:
-    """Open a ticket as the API would at `created_at`: the request admitted by the policy's
-    vocabulary (default plan, channel entitlement), then routed and snapshotted."""
-    request = admit(policy.vocabulary, TicketCreate.model_validate(body))
-    start = started(ticket_id, created_at, request, policy)
-    return await env.client.start_workflow(
-        TicketWorkflow.run, TicketWorkflowInput(started=start), id=ticket_id, task_queue=task_queue
-    )
+    """`POST /v1/tickets` at `created_at`: the request admitted by the pack's vocabulary
+    (default plan, channel entitlement), then routed and snapshotted (`Desk.start`)."""
+    request = admit(desk.policy.vocabulary, TicketCreate.model_validate(body))
+    await desk.start(ticket_id, created_at, request)
+    return desk.env.client.get_workflow_handle(ticket_id)
 
 
 async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
@@ -120,17 +45,10 @@ async def escalations(database_url: str, ticket_id: str) -> list[tuple[int, int,
     ]
 
 
-def address(message: EmailMessage) -> str:
-    return str(message["To"]).split("<")[-1].rstrip(">").lower()
+def sent_to(box: Mailbox, address: str) -> list[EmailMessage]:
+    return [m for m in box.messages if recipient(m) == address.lower()]
 
 
-def text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
-def sent_to(box: Mailbox, recipient: str) -> list[EmailMessage]:
-    return [m for m in box.messages if address(m) == recipient.lower()]
+async def received(box: Mailbox, address: str, count: int = 1) -> bool:
+    """For `eventually`: `address` has at least `count` messages."""
+    return len(sent_to(box, address)) >= count

@@ -12,18 +12,9 @@ import holidays
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Metric
-from domain.ticket.actions import AgentReply, Resolve
 from tests.conftest import Mailbox, eventually
-from tests.packs.scenario import (
-    PORTAL_URL,
-    address,
-    escalations,
-    pack_worker,
-    sent_to,
-    skip_to,
-    start_ticket,
-    text,
-)
+from tests.packs.desk import PORTAL_URL, PUBLIC_URL, open_desk, recipient, score_link, text_of
+from tests.packs.scenario import escalations, open_ticket, received, sent_to, skip_to
 from workflows.ticket import TicketWorkflow
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
@@ -66,19 +57,18 @@ def _requester(language: str, plan: str = "standard") -> dict[str, str]:
 async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     holiday = _midweek_holiday((await env.get_current_time()).astimezone(KL).date())
     eve, after = holiday - timedelta(days=1), holiday + timedelta(days=1)
     created = _kl(eve, 17)
     await skip_to(env, created)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("easy-einvoice", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": _requester("ms"),
                 "subject": "Integrasi API tidak berfungsi",
@@ -86,7 +76,6 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
                 "channel": "email",
                 "priority": "P2",
             },
-            created,
         )
         state = await handle.query(TicketWorkflow.state)
         # "P2 High | First Response 2 hours": one hour on the eve, none on the holiday, the
@@ -99,22 +88,23 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
         await skip_to(env, _kl(after, 9, 35))
         assert await escalations(database_url, ticket_id) == []
         await skip_to(env, _kl(after, 9, 40))
-        await eventually(lambda: _has_mail(box, "tier2@easy-einvoice.example"))
+        await eventually(lambda: received(box, "tier2@easy-einvoice.example"))
         # The tier 2 specialist answers before the first response is due, and resolves.
-        await handle.execute_update(
-            TicketWorkflow.reply,
-            AgentReply(
-                actor="daniel", body="Kunci API anda telah dijana semula.", agent_name="Daniel Lee"
-            ),
+        await desk.act(
+            "daniel", ticket_id, "reply", {"body": "Kunci API anda telah dijana semula."}
         )
-        await handle.execute_update(
-            TicketWorkflow.resolve, Resolve(actor="daniel", resolution="Kunci API dijana semula.")
-        )
+        await desk.act("daniel", ticket_id, "resolve", {"resolution": "Kunci API dijana semula."})
         # "E[Resolve] --> I[Customer Feedback]": the survey an hour after resolving.
         await env.sleep(timedelta(hours=1, minutes=5))
-        await eventually(lambda: _count(box, CUSTOMER, 5))
+        await eventually(lambda: received(box, CUSTOMER, 5))
         await env.sleep(timedelta(minutes=30))  # anything duplicated would arrive now
         state = await handle.query(TicketWorkflow.state)
+        # One click on "5" in the survey records the score.
+        [survey_mail] = [m for m in sent_to(box, CUSTOMER) if "Bagaimana" in str(m["Subject"])]
+        answered = await desk.http.get(score_link(survey_mail, 5))
+        assert answered.status_code == 200
+        rated = await desk.ticket(ticket_id)
+    assert rated["csat_score"] == 5
     assert await escalations(database_url, ticket_id) == [
         (0, 1, "at_risk:first_response", _kl(after, 9, 36)),
     ]
@@ -122,7 +112,7 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
     assert state.team == "technical"
     assert state.clocks[Metric.FIRST_RESPONSE].breached_at is None
     # Nobody above tier 2 heard of it; tier 2 heard once.
-    internal = [address(m) for m in box.messages if address(m) != CUSTOMER]
+    internal = [recipient(m) for m in box.messages if recipient(m) != CUSTOMER]
     assert internal == ["tier2@easy-einvoice.example"]
     # The customer, in Malay: acknowledgment, escalation notice, the reply, the resolution
     # and the survey, each once.
@@ -133,20 +123,19 @@ async def test_p2_escalates_to_tier_2_at_80_percent_in_malay_across_a_holiday(
     ack = to_customer["Kami telah menerima permintaan sokongan anda - Tiket"]
     assert str(ack["Subject"]).endswith(f"[{ticket_id}]")
     due = f"{after:%Y-%m-%d} 10:00 (Asia/Kuala_Lumpur)"
-    assert f"Jangkaan masa maklum balas: 2 jam (selewat-lewatnya {due})" in text(ack)
-    assert "Tahap keutamaan: Tinggi" in text(ack)
-    assert f"{PORTAL_URL}/tickets/{ticket_id}" in text(ack)
-    assert text(ack).rstrip().endswith("Pasukan Sokongan Easy e-Invoice")
+    assert f"Jangkaan masa maklum balas: 2 jam (selewat-lewatnya {due})" in text_of(ack)
+    assert "Tahap keutamaan: Tinggi" in text_of(ack)
+    assert f"{PORTAL_URL}/tickets/{ticket_id}" in text_of(ack)
+    assert text_of(ack).rstrip().endswith("Pasukan Sokongan Easy e-Invoice")
     notice = to_customer["Kes anda telah dirujuk:"]
-    assert "kepada pasukan pakar teknikal kami" in text(notice)
-    assert f"selewat-lewatnya pada {due}" in text(notice)
-    assert "Kunci API anda telah dijana semula." in text(to_customer["Re:"])
-    assert "Kunci API dijana semula." in text(to_customer["Selesai:"])
-    survey = text(to_customer["Bagaimana perkhidmatan kami?"])
+    assert "kepada pasukan pakar teknikal kami" in text_of(notice)
+    assert f"selewat-lewatnya pada {due}" in text_of(notice)
+    assert "Kunci API anda telah dijana semula." in text_of(to_customer["Re:"])
+    assert "Kunci API dijana semula." in text_of(to_customer["Selesai:"])
+    survey = text_of(to_customer["Bagaimana perkhidmatan kami?"])
     assert "sangat berpuas hati" in survey
-    assert f"{PORTAL_URL}/csat/" in survey
-    assert "score=5" in survey
-    assert all("Salam sejahtera" in text(m) for m in to_customer.values())
+    assert f"{PUBLIC_URL}/csat/" in survey
+    assert all("Salam sejahtera" in text_of(m) for m in to_customer.values())
 
 
 async def test_daily_and_weekly_updates_count_working_days(
@@ -155,20 +144,18 @@ async def test_daily_and_weekly_updates_count_working_days(
     """ "Customer Update: ... P3 Daily, P4 Weekly": after each answer the next update is owed
     a working day (P3) or a working week (P4) later, at the same time of day, skipping the
     weekend and a Malaysian holiday; P4 "Resolution: 7 days" is seven working days."""
-    _box, port = smtp
     env = time_env
     holiday = _midweek_holiday((await env.get_current_time()).astimezone(KL).date())
     eve = holiday - timedelta(days=1)
     created = _kl(eve, 11)
     await skip_to(env, created)
     tickets = {"P3": _ticket_id(), "P4": _ticket_id()}
-    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
+    async with open_desk("easy-einvoice", env, task_queue, database_url, smtp) as desk:
         handles = {
-            priority: await start_ticket(
-                env,
-                task_queue,
-                policy,
+            priority: await open_ticket(
+                desk,
                 ticket_id,
+                created,
                 {
                     "requester": _requester("ms"),
                     "subject": "Cadangan: eksport laporan bulanan",
@@ -176,17 +163,14 @@ async def test_daily_and_weekly_updates_count_working_days(
                     "channel": "email",
                     "priority": priority,
                 },
-                created,
             )
             for priority, ticket_id in tickets.items()
         }
         await skip_to(env, _kl(eve, 11, 30))
         states = {}
         for priority, handle in handles.items():
-            await handle.execute_update(
-                TicketWorkflow.reply,
-                AgentReply(actor="aisyah", body="Terima kasih, kami sedang menelitinya."),
-            )
+            reply = {"body": "Terima kasih, kami sedang menelitinya."}
+            await desk.act("aisyah", tickets[priority], "reply", reply)
             states[priority] = await handle.query(TicketWorkflow.state)
     p3, p4 = states["P3"], states["P4"]
     # The reply is at 11:30 server time plus however long the update took: to the minute.
@@ -216,38 +200,36 @@ async def test_critical_reaches_management_within_the_hour_around_the_clock(
     """P1 on the emergency channel at 03:00 on a Sunday: "critical_issue" -> management
     "within 1 hour", notifying the support manager, the account manager and the executive
     team; the 30-minute first response breaches and apologises, without climbing."""
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     today = (await env.get_current_time()).astimezone(KL).date()
     sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
     created = _kl(sunday, 3)
     await skip_to(env, created)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("easy-einvoice", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": _requester("en", plan="premium"),
                 "subject": "Cannot submit invoices to MyInvois",
                 "description": "Every submission fails since midnight.",
                 "channel": "emergency",
             },
-            created,
         )
         state = await handle.query(TicketWorkflow.state)
         assert state.priority == "P1"
         assert state.clocks[Metric.FIRST_RESPONSE].due_at == created + timedelta(minutes=30)
         await skip_to(env, created + timedelta(hours=1, minutes=5))
-        await eventually(lambda: _has_mail(box, "executive@easy-einvoice.example"))
+        await eventually(lambda: received(box, "executive@easy-einvoice.example"))
         await env.sleep(timedelta(minutes=10))  # anything duplicated would arrive now
         state = await handle.query(TicketWorkflow.state)
     assert await escalations(database_url, ticket_id) == [
         (0, 3, "unresolved", created + timedelta(hours=1)),
     ]
-    internal = sorted(address(m) for m in box.messages if address(m) != CUSTOMER)
+    internal = sorted(recipient(m) for m in box.messages if recipient(m) != CUSTOMER)
     assert internal == sorted(
         [
             # "MyInvois" routes to the compliance experts: their lead hears of the first
@@ -279,16 +261,15 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
     ticket) and writes of legal action: "executive_escalation: trigger: regulatory_violation
     OR major_outage OR legal_action, timeline: immediate, notification: ceo + cto +
     legal_counsel" - the fifth level, at intake."""
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     created = (await env.get_current_time()).replace(microsecond=0)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "easy-einvoice") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("easy-einvoice", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": _requester("ms"),
                 "subject": "Caj berganda pada langganan",
@@ -296,9 +277,8 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
                 "undang-undang.",
                 "channel": "phone",
             },
-            created,
         )
-        await eventually(lambda: _has_mail(box, "legal@easy-einvoice.example"))
+        await eventually(lambda: received(box, "legal@easy-einvoice.example"))
         await env.sleep(timedelta(minutes=10))  # anything duplicated would arrive now
         state = await handle.query(TicketWorkflow.state)
     assert state.channel == "email"
@@ -307,7 +287,7 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
     assert await escalations(database_url, ticket_id) == [
         (0, 4, "content:regulatory-or-legal-action", created),
     ]
-    internal = sorted(address(m) for m in box.messages if address(m) != CUSTOMER)
+    internal = sorted(recipient(m) for m in box.messages if recipient(m) != CUSTOMER)
     assert internal == [
         "ceo@easy-einvoice.example",
         "cto@easy-einvoice.example",
@@ -316,12 +296,4 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
     ]
     notices = [m for m in sent_to(box, CUSTOMER) if "Kes anda telah dirujuk" in str(m["Subject"])]
     assert len(notices) == 1
-    assert "kepada pihak eksekutif kami" in text(notices[0])
-
-
-async def _has_mail(box: Mailbox, recipient: str) -> bool:
-    return bool(sent_to(box, recipient))
-
-
-async def _count(box: Mailbox, recipient: str, count: int) -> bool:
-    return len(sent_to(box, recipient)) >= count
+    assert "kepada pihak eksekutif kami" in text_of(notices[0])

@@ -13,17 +13,9 @@ import holidays
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Metric
-from domain.ticket.actions import AgentReply, CustomerReply
 from tests.conftest import Mailbox, eventually
-from tests.packs.scenario import (
-    address,
-    escalations,
-    pack_worker,
-    sent_to,
-    skip_to,
-    start_ticket,
-    text,
-)
+from tests.packs.desk import SERVICE, open_desk, recipient, text_of
+from tests.packs.scenario import escalations, open_ticket, received, sent_to, skip_to
 from workflows.ticket import TicketWorkflow
 
 SKOPJE = ZoneInfo("Europe/Skopje")
@@ -49,7 +41,7 @@ def _next(weekday: int, after: date) -> date:
 async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updates(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     saturday = _next(5, (await env.get_current_time()).astimezone(SKOPJE).date())
     sunday = saturday + timedelta(days=1)
@@ -58,12 +50,11 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
     subject = "Платформата не работи"
     await skip_to(env, created)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "facturino") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("facturino", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": {
                     "email": customer,
@@ -76,7 +67,6 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
                 "description": "Од 22:30 ниту еден од нашите клиенти не може да издава фактури.",
                 "channel": "email",
             },
-            created,
         )
         state = await handle.query(TicketWorkflow.state)
         # "Critical (P1) ... Platform completely down", from the description's words; on the
@@ -91,23 +81,17 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
         # The developer answers at 23:30 and again at 02:30: each answer owes the next
         # within four hours ("Ongoing: Regular communication every 4 hours").
         await skip_to(env, _skopje(saturday, 23, 30))
-        await handle.execute_update(
-            TicketWorkflow.reply,
-            AgentReply(actor="marko", body="Го истражуваме проблемот.", agent_name="Марко"),
-        )
+        await desk.act("marko", ticket_id, "reply", {"body": "Го истражуваме проблемот."})
         state = await handle.query(TicketWorkflow.state)
         assert state.clocks[Metric.NEXT_UPDATE].due_at == _skopje(sunday, 3, 30)
         await skip_to(env, _skopje(sunday, 2, 30))
-        await handle.execute_update(
-            TicketWorkflow.reply,
-            AgentReply(actor="marko", body="Причината е пронајдена.", agent_name="Марко"),
-        )
+        await desk.act("marko", ticket_id, "reply", {"body": "Причината е пронајдена."})
         state = await handle.query(TicketWorkflow.state)
         assert state.clocks[Metric.NEXT_UPDATE].due_at == _skopje(sunday, 6, 30)
         # Not resolved by 03:00 ("<4 hours for critical"): up to the Product Owner. No update
         # by 06:30: at the top of the ladder already, the customer gets an apology.
         await skip_to(env, _skopje(sunday, 6, 35))
-        await eventually(lambda: _count(box, customer, 7))
+        await eventually(lambda: received(box, customer, 7))
         await env.sleep(timedelta(minutes=30))  # anything duplicated would arrive now
         state = await handle.query(TicketWorkflow.state)
     assert await escalations(database_url, ticket_id) == [
@@ -115,7 +99,7 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
         (3, 4, "breach:resolution", _skopje(sunday, 3)),
     ]
     assert state.clocks[Metric.NEXT_UPDATE].breached_at == _skopje(sunday, 6, 30)
-    internal = sorted(address(m) for m in box.messages if address(m) != customer)
+    internal = sorted(recipient(m) for m in box.messages if recipient(m) != customer)
     assert internal == sorted(
         [
             DEV_TEAM,  # at intake, the Development Team ...
@@ -129,7 +113,7 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
     to_customer = sent_to(box, customer)
     assert len(to_customer) == 7  # ack, notice, 2 replies, notice + apology, apology
     assert all(f"[{ticket_id}]" in str(m["Subject"]) for m in to_customer)
-    bodies = [text(m) for m in to_customer]
+    bodies = [text_of(m) for m in to_customer]
     # Every email in Macedonian: no English greeting or level name anywhere.
     assert all("Почитуван" in body for body in bodies)
     assert not any("Hello" in body or "Development Team" in body for body in bodies)
@@ -143,26 +127,25 @@ async def test_critical_in_macedonian_on_a_saturday_night_with_four_hourly_updat
     assert any("Го истражуваме проблемот." in body for body in bodies)
     # The promise in the acknowledgment, on the customer's clock: midnight in Skopje.
     [ack] = [m for m in to_customer if str(m["Subject"]).strip() == f"[{ticket_id}] {subject}"]
-    assert f"најдоцна до {sunday:%Y-%m-%d} 00:00 (Europe/Skopje)" in text(ack)
+    assert f"најдоцна до {sunday:%Y-%m-%d} 00:00 (Europe/Skopje)" in text_of(ack)
     assert len(box.messages) == len({str(m["Message-ID"]) for m in box.messages})
 
 
 async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswered(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     wednesday = _next(2, (await env.get_current_time()).astimezone(SKOPJE).date())
     created = _skopje(wednesday, 19)  # an hour after the business desk closed
     customer = "arta@kontabiliteti.example"
     await skip_to(env, created)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "facturino") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("facturino", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": {
                     "email": customer,
@@ -175,33 +158,34 @@ async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswer
                 "description": "Nuk mund të hyjmë në llogari që nga ora 18:45.",
                 "channel": "chat",
             },
-            created,
         )
         state = await handle.query(TicketWorkflow.state)
         assert state.priority == "P1"
         assert state.clocks[Metric.FIRST_RESPONSE].due_at == _skopje(wednesday, 20)
         # Half an hour later the customer asks for a manager, in Albanian.
         await skip_to(env, _skopje(wednesday, 19, 30))
-        await handle.execute_update(
-            TicketWorkflow.customer_reply,
-            CustomerReply(body="Ju lutem, dua të flas me një menaxher."),
+        response = await desk.http.post(
+            f"/v1/tickets/{ticket_id}/customer-reply",
+            json={"body": "Ju lutem, dua të flas me një menaxher."},
+            headers=SERVICE,
         )
+        assert response.status_code == 200, response.text
         await skip_to(env, _skopje(wednesday, 20, 5))
-        await eventually(lambda: _count(box, customer, 4))
+        await eventually(lambda: received(box, customer, 4))
         await env.sleep(timedelta(minutes=30))
     intake, asked = await escalations(database_url, ticket_id)
     assert intake == (0, 3, "content:critical-issue", created)
     # The reply's instant is the server's clock when the update ran, just after 19:30.
     assert asked[:3] == (3, 4, "customer")
     assert _skopje(wednesday, 19, 30) <= asked[3] < _skopje(wednesday, 19, 31)
-    internal = sorted(address(m) for m in box.messages if address(m) != customer)
+    internal = sorted(recipient(m) for m in box.messages if recipient(m) != customer)
     assert internal == sorted(
         [DEV_TEAM, ENGINEERING_MANAGER, OPERATIONS_MANAGER, PRODUCT_OWNER, DEV_LEAD]
     )
     to_customer = sent_to(box, customer)
     # Acknowledgment, two escalation notices and the 20:00 apology, all in Albanian.
     assert len(to_customer) == 4
-    bodies = [text(m) for m in to_customer]
+    bodies = [text_of(m) for m in to_customer]
     assert all(body.startswith("Përshëndetje Arta Berisha,") for body in bodies)
     assert not any("Hello" in body or "Development Team" in body for body in bodies)
     assert sum("te ekipi i zhvillimit dhe menaxheri i inxhinierisë" in b for b in bodies) == 1
@@ -212,10 +196,6 @@ async def test_critical_in_albanian_on_a_weekday_evening_escalates_when_unanswer
     assert not any("Critical" in body or "End user" in body for body in bodies)
 
 
-async def _count(box: Mailbox, recipient: str, count: int) -> bool:
-    return len(sent_to(box, recipient)) >= count
-
-
 async def test_tax_question_in_albanian_waits_out_a_macedonian_holiday(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
@@ -223,7 +203,7 @@ async def test_tax_question_in_albanian_waits_out_a_macedonian_holiday(
     hours" is one business day of the Skopje calendar, so the holiday does not count; the
     Tax Compliance Experts are the second line, and a miss goes to the Senior Technical Lead.
     An end user's portal request is taken as email (the portal is for partner bureaus)."""
-    box, port = smtp
+    box, _ = smtp
     env = time_env
     holiday = _midweek_holiday((await env.get_current_time()).astimezone(SKOPJE).date())
     eve, after = holiday - timedelta(days=1), holiday + timedelta(days=1)
@@ -231,19 +211,17 @@ async def test_tax_question_in_albanian_waits_out_a_macedonian_holiday(
     customer = "liridona@tregtia.example"
     await skip_to(env, created)
     ticket_id = _ticket_id()
-    async with pack_worker(env.client, task_queue, database_url, port, "facturino") as policy:
-        handle = await start_ticket(
-            env,
-            task_queue,
-            policy,
+    async with open_desk("facturino", env, task_queue, database_url, smtp) as desk:
+        handle = await open_ticket(
+            desk,
             ticket_id,
+            created,
             {
                 "requester": {"email": customer, "plan": "user", "language": "sq"},
                 "subject": "Pyetje për TVSH",
                 "description": "Si ta plotësoj deklaratën e TVSH-së për muajin e kaluar?",
                 "channel": "portal",
             },
-            created,
         )
         state = await handle.query(TicketWorkflow.state)
         assert state.channel == "email"
@@ -255,21 +233,21 @@ async def test_tax_question_in_albanian_waits_out_a_macedonian_holiday(
         # "Resolution within 48 hours" (Level 2 and specialists): two business days.
         assert state.clocks[Metric.RESOLUTION].due_at == _skopje(after + timedelta(days=1), 16)
         await skip_to(env, _skopje(after, 16, 5))
-        await eventually(lambda: _count(box, customer, 3))
+        await eventually(lambda: received(box, customer, 3))
         await env.sleep(timedelta(minutes=30))
     assert await escalations(database_url, ticket_id) == [
         (1, 2, "breach:first_response", _skopje(after, 16)),
     ]
-    internal = sorted(address(m) for m in box.messages if address(m) != customer)
+    internal = sorted(recipient(m) for m in box.messages if recipient(m) != customer)
     # 80 % of the day (8 of 10 business hours) is 14:00 after the holiday: the team lead.
     assert internal == sorted(["biljana@facturino.mk", "senior-tech-lead@facturino.mk"])
     ack, notice, apology = sent_to(box, customer)
-    assert "Përparësia: Mesatare" in text(ack)
-    assert f"Përgjigjja e parë deri më: {after:%Y-%m-%d} 16:00 (Europe/Skopje)" in text(ack)
-    assert "brenda 1 ditë pune" in text(ack)  # "within 1 working day"
-    assert "te drejtuesi i lartë teknik" in text(notice)  # to the Senior Technical Lead
+    assert "Përparësia: Mesatare" in text_of(ack)
+    assert f"Përgjigjja e parë deri më: {after:%Y-%m-%d} 16:00 (Europe/Skopje)" in text_of(ack)
+    assert "brenda 1 ditë pune" in text_of(ack)  # "within 1 working day"
+    assert "te drejtuesi i lartë teknik" in text_of(notice)  # to the Senior Technical Lead
     assert "Na vjen keq" in str(apology["Subject"])
-    bodies = [text(m) for m in (ack, notice, apology)]
+    bodies = [text_of(m) for m in (ack, notice, apology)]
     assert all(body.startswith("Përshëndetje") for body in bodies)
     assert not any("Hello" in body or "Medium" in body for body in bodies)
 
