@@ -30,6 +30,7 @@ DATA = (
     "domain.errors",
     "domain.policy.models",
     "domain.ticket.actions",
+    "domain.ticket.correspondence",
     "domain.ticket.ladder",
     "domain.ticket.notifications",
     "domain.ticket.requests",
