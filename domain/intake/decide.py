@@ -48,6 +48,7 @@ def decide(
         lifecycle=policy.lifecycle,
         escalation=escalation_snapshot(policy),
         related_ticket_id=related_ticket_id,
+        approvals=policy.approvals,
         mail_domain=mail_domain,
         acknowledge=acknowledge,
     )

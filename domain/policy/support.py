@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from domain.approvals.policy import ApprovalsSpec
 from domain.enums import Channel, Plan, Priority
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.models import (
@@ -58,6 +59,7 @@ class SupportPolicy(PolicyModel):
     languages: list[str] = Field(default_factory=lambda: ["en", "ms", "mk"], min_length=1)
     default_language: str = "en"
     templates_dir: str | None = None
+    approvals: ApprovalsSpec = ApprovalsSpec()
 
     @model_validator(mode="before")
     @classmethod

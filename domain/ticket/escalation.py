@@ -16,6 +16,7 @@ from domain.enums import EventType, Metric, Status
 from domain.sla.calendar import add_business_seconds
 from domain.sla.clocks import SlaTransition
 from domain.sla.durations import format_duration
+from domain.ticket import credits
 from domain.ticket.change import SYSTEM, Change
 from domain.ticket.ladder import MAX_LEVEL, target_level
 from domain.ticket.state import TicketState
@@ -116,7 +117,10 @@ def on_sla_transitions(change: Change, transitions: list[SlaTransition]) -> None
             )
             if t.metric != Metric.CSAT_FOLLOWUP:
                 event = change.effects.events[-1]
-                change.notify_customer(event, "sla_breach_apology", metric=t.metric.value)
+                credit = credits.credit_on_breach(change, t.metric.value, t.at)
+                change.notify_customer(
+                    event, "sla_breach_apology", metric=t.metric.value, credit=credit
+                )
 
 
 # -- time unresolved -----------------------------------------------------------------------
