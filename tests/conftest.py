@@ -108,6 +108,8 @@ TABLES = (
     "idempotency_keys",
     "ticket_numbers",
     "assignments",
+    "approvals",
+    "ledger_entries",
 )
 
 

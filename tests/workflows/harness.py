@@ -9,6 +9,7 @@ from datetime import datetime
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.projection import ProjectionActivities
@@ -36,6 +37,7 @@ async def running_worker(
     smtp_port: int,
     policy: SupportPolicy = DEFAULT_POLICY,
     max_cached_workflows: int = 1000,
+    payment_url: str | None = None,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -46,6 +48,7 @@ async def running_worker(
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
         dispatch=DispatchActivities(sessions, client, policy),
+        approvals=ApprovalActivities(sessions, payment_url=payment_url),
         max_cached_workflows=max_cached_workflows,
     )
     try:
