@@ -105,8 +105,13 @@ async def test_600_after_30_days_waits_on_a_manager_and_an_agent_cannot_decide_i
             await handle.execute_update(ApprovalWorkflow.approve, by("agent", "bob"))
         assert isinstance(refused.value.cause, ApplicationError)
         assert refused.value.cause.type == "NotApprover"
-        decided = await handle.execute_update(ApprovalWorkflow.approve, by("support_manager", "judy"))
-        assert (decided.status, decided.decided_role) == (ApprovalStatus.APPROVED, "support_manager")
+        decided = await handle.execute_update(
+            ApprovalWorkflow.approve, by("support_manager", "judy")
+        )
+        assert (decided.status, decided.decided_role) == (
+            ApprovalStatus.APPROVED,
+            "support_manager",
+        )
         # Decided once: a second decision is refused before it enters history.
         with pytest.raises(WorkflowUpdateFailedError) as again:
             await handle.execute_update(ApprovalWorkflow.deny, by("support_manager", "judy", "no"))
