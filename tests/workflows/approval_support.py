@@ -12,8 +12,8 @@ from domain.approvals.decide import approval_input
 from domain.approvals.models import ApprovalView, Customer, Decision, RefundRequest
 from domain.approvals.policy import ApprovalKind
 from domain.ticket.state import TicketStarted
-from store.approvals import get_approval, ledger_for_ticket
 from store.approval_models import LedgerEntry
+from store.approvals import get_approval, ledger_for_ticket
 from store.engine import create_engine, create_sessionmaker
 from tests.workflows.harness import DEFAULT_POLICY, request, started
 from workflows.approval import ApprovalWorkflow

@@ -73,7 +73,8 @@ async def test_an_agent_approves_49_within_30_days_and_the_customer_is_told_in_t
         [entry] = await ledger(database_url, start.ticket_id)
         assert (entry.key, entry.amount, entry.status) == (view.id, Decimal("49.00"), "settled")
         row = await stored(database_url, view.id)
-        assert row is not None and row.status == ApprovalStatus.APPROVED
+        assert row is not None
+        assert row.status == ApprovalStatus.APPROVED
         assert row.decided_by == "agent:bob"
 
         def confirmations() -> list[str]:
@@ -85,13 +86,14 @@ async def test_an_agent_approves_49_within_30_days_and_the_customer_is_told_in_t
         await eventually(confirmed)
         [mail] = [m for m in box.messages if "Bayaran balik" in str(m["Subject"])]
         body = mail.get_body(("plain",))
-        assert body is not None and "$49.00" in body.get_content()
+        assert body is not None
+        assert "$49.00" in body.get_content()
 
 
 async def test_600_after_30_days_waits_on_a_manager_and_an_agent_cannot_decide_it(
     time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
-    box, port = smtp
+    _box, port = smtp
     env = time_env
     async with running_worker(env.client, task_queue, database_url, port):
         now = await _now(env)
@@ -154,13 +156,14 @@ async def test_2500_waits_on_finance_and_a_missed_manager_deadline_escalates_to_
             )
 
         await eventually(finance_told)
+        subject = "[APPROVAL: finance_director]"
         escalated = [
-            m for m in box.messages
-            if "[APPROVAL: finance_director]" in str(m["Subject"]) and "$600.00" in str(m["Subject"])
-        ]  # fmt: skip
+            m for m in box.messages if subject in str(m["Subject"]) and "$600" in str(m["Subject"])
+        ]
         assert str(escalated[0]["To"]) == "finance@ticketflow.local"
         text = escalated[0].get_body(("plain",))
-        assert text is not None and "support_manager passed" in text.get_content()
+        assert text is not None
+        assert "support_manager passed" in text.get_content()
 
         for handle in (approval(env.client, big.id), approval(env.client, manager.id)):
             decided = await handle.execute_update(
@@ -201,7 +204,8 @@ async def test_a_denied_request_emails_the_reason_and_moves_no_money(
         [mail] = [m for m in box.messages if "not approved" in str(m["Subject"])]
         assert start.ticket_id in str(mail["Subject"])
         text = mail.get_body(("plain",))
-        assert text is not None and reason in text.get_content()
+        assert text is not None
+        assert reason in text.get_content()
         assert await ledger(database_url, start.ticket_id) == []
 
         async def off_hold() -> bool:

@@ -35,8 +35,10 @@ async def test_an_enterprise_p1_breach_credits_50_and_the_apology_says_so(
         [apology] = [m for m in box.messages if "sorry for the delay" in str(m["Subject"]).lower()]
         text = apology.get_body(("plain",))
         html = apology.get_body(("html",))
-        assert text is not None and "credited $50.00 to your account" in text.get_content()
-        assert html is not None and "$50.00" in html.get_content()
+        assert text is not None
+        assert "credited $50.00 to your account" in text.get_content()
+        assert html is not None
+        assert "$50.00" in html.get_content()
 
         async def on_the_ledger() -> bool:
             return len(await ledger(database_url, start.ticket_id)) == 1
@@ -66,7 +68,8 @@ async def test_a_starter_breach_credits_nothing(
         await eventually(apologised)
         [apology] = [m for m in box.messages if "sorry for the delay" in str(m["Subject"]).lower()]
         text = apology.get_body(("plain",))
-        assert text is not None and "credited" not in text.get_content()
+        assert text is not None
+        assert "credited" not in text.get_content()
         assert await ledger(sqlite_url, start.ticket_id) == []
 
 

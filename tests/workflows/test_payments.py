@@ -55,7 +55,8 @@ async def test_a_failing_payment_system_is_retried_and_pays_once_then_settles_wh
             posts = payments.posts()
             assert [c.key for c in posts] == [view.id, view.id]  # the 503, then the payment
             assert list(payments.processed) == [view.id]
-            assert posts[1].body is not None and posts[1].body["amount"] == "49"
+            assert posts[1].body is not None
+            assert posts[1].body["amount"] == "49"
 
             # Not settled within the clock (3 days): overdue, the approver is told.
             await env.sleep(timedelta(days=3, minutes=1))
