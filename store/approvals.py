@@ -9,14 +9,16 @@ whose insert took calls; a later attempt finds the entry and asks instead
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.approvals.models import ApprovalView
 from domain.ticket.state import TicketEvent
 from store.approval_models import ApprovalRow, LedgerEntry, LedgerStatus
+from store.models import Ticket
 from store.repository import dialect_insert
 
 CREDIT_GRANTED = "credit_granted"
@@ -136,3 +138,24 @@ async def record_credits(session: AsyncSession, *, events: list[TicketEvent], at
 async def ledger_for_ticket(session: AsyncSession, *, ticket_id: str) -> list[LedgerEntry]:
     query = select(LedgerEntry).where(LedgerEntry.ticket_id == ticket_id)
     return list((await session.scalars(query.order_by(LedgerEntry.created_at))).all())
+
+
+async def report_inputs(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> tuple[list[ApprovalView], int, int, Decimal]:
+    """The approvals requested in `[start, end)`, the tickets created in it, and the automatic
+    credits granted in it (count, total)."""
+    requested = await approvals_between(session, start=start, end=end)
+    created = await session.scalar(
+        select(func.count()).where(Ticket.created_at >= start, Ticket.created_at < end)
+    )
+    credits = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.approval_id.is_(None),
+                LedgerEntry.created_at >= start,
+                LedgerEntry.created_at < end,
+            )
+        )
+    ).one()
+    return requested, int(created or 0), int(credits[0]), Decimal(str(credits[1]))

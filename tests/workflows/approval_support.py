@@ -75,7 +75,7 @@ async def ask(
         subject=start.request.subject,
         mail_domain="desk.example",
     )
-    handle = client.get_workflow_handle_for(TicketWorkflow.run, start.ticket_id)
+    handle = client.get_workflow_handle(start.ticket_id)
     return await handle.execute_update(TicketWorkflow.request_approval, started_input)
 
 

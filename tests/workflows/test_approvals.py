@@ -33,9 +33,7 @@ from workflows.ticket import TicketWorkflow
 
 
 async def _ticket_status(env: WorkflowEnvironment, ticket_id: str) -> tuple[Status, list[str]]:
-    state = await env.client.get_workflow_handle_for(TicketWorkflow.run, ticket_id).query(
-        TicketWorkflow.state
-    )
+    state = await env.client.get_workflow_handle(ticket_id).query(TicketWorkflow.state)
     return state.status, state.approvals_pending
 
 
@@ -222,7 +220,7 @@ async def test_the_ticket_publishes_approval_pending_while_one_waits(
     async with running_worker(env.client, task_queue, sqlite_url, port):
         now = await _now(env)
         start = await start_ticket(env.client, task_queue, now)
-        ticket = env.client.get_workflow_handle_for(TicketWorkflow.run, start.ticket_id)
+        ticket = env.client.get_workflow_handle(start.ticket_id)
         view = await ask(env.client, start, now, amount="20", purchase_date=now.date())
 
         async def pending(expected: bool | None) -> bool:

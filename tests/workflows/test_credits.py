@@ -81,7 +81,7 @@ async def test_an_enterprise_score_below_3_credits_100_in_the_follow_up(
     async with running_worker(env.client, task_queue, sqlite_url, port):
         now = await env.get_current_time()
         start = await start_ticket(env.client, task_queue, now, plan="enterprise", priority="P3")
-        ticket = env.client.get_workflow_handle_for(TicketWorkflow.run, start.ticket_id)
+        ticket = env.client.get_workflow_handle(start.ticket_id)
         await ticket.execute_update(
             TicketWorkflow.resolve, Resolve(actor="alice", resolution="Resynced the export")
         )
