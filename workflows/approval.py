@@ -34,8 +34,8 @@ from domain.approvals.models import (
     PaymentResult,
     format_money,
 )
-from domain.approvals.policy import ApprovalKind
 from domain.errors import DomainError
+from domain.policy.approvals import ApprovalKind
 from domain.ticket.change import recipient_tag
 from domain.ticket.notifications import Notification
 from workflows.mail import MAIL_RETRY, SEND_ATTEMPT_TIMEOUT, failure_message

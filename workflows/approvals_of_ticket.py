@@ -22,10 +22,12 @@ from domain.approvals.models import (
     approval_id,
     pending_view,
 )
-from domain.approvals.policy import ApprovalKind
+from domain.policy.approvals import ApprovalKind
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import SYSTEM, CreditAsk, Effects
 
+APPROVAL_WORKFLOW = "ApprovalWorkflow"
+"""`workflows.approval.ApprovalWorkflow`, by name: the ticket's sandbox need not load it."""
 APPROVALS = "approvals"
 """Patch: refunds, credits and cancellations as child approval workflows."""
 
@@ -46,11 +48,9 @@ class TicketApprovals:
         *,
         ticket: Callable[[], Ticket],
         queue: Callable[[Effects], None],
-        workflow_type: Any,
     ) -> None:
         self._ticket = ticket
         self._queue = queue
-        self._workflow_type = workflow_type
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self, ask: ApprovalStarted) -> ApprovalView:
@@ -70,7 +70,7 @@ class TicketApprovals:
         # Numbered and recorded before the first await: two requests never share a number.
         self._queue(ticket.request_approval(started, workflow.now()))
         await workflow.start_child_workflow(
-            self._workflow_type.run,
+            APPROVAL_WORKFLOW,
             started,
             id=started.approval_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,

@@ -42,7 +42,6 @@ from domain.ticket.change import CreditAsk, Effects
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
-from workflows.approval import ApprovalWorkflow
 from workflows.approvals_of_ticket import TicketApprovals
 from workflows.details import OperatorView
 from workflows.effects import EffectDrains, Pending
@@ -80,9 +79,7 @@ class TicketWorkflow:
             carried=pending,
             row_recorded=input.carried is None and input.recorded_seq > 0,
         )
-        self._approvals = TicketApprovals(
-            ticket=lambda: self._ticket, queue=self._queue, workflow_type=ApprovalWorkflow
-        )
+        self._approvals = TicketApprovals(ticket=lambda: self._ticket, queue=self._queue)
         self._view = OperatorView(
             {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         )

@@ -11,8 +11,8 @@ from domain.approvals.models import (
     Decision,
     RefundRequest,
 )
-from domain.approvals.policy import ApprovalKind, ApprovalsSpec
 from domain.errors import InvalidTransition, NotApprover
+from domain.policy.approvals import ApprovalKind, ApprovalsSpec
 
 
 def check_decision(

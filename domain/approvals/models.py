@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.approvals.policy import ApprovalKind, AuthorityLevel
+from domain.policy.approvals import ApprovalKind, AuthorityLevel
 
 MAX_REASON_CHARS = 2000
 MAX_COMMENT_CHARS = 2000

@@ -10,7 +10,7 @@ from statistics import median
 from pydantic import BaseModel, Field
 
 from domain.approvals.models import ApprovalStatus, ApprovalView
-from domain.approvals.policy import ApprovalKind
+from domain.policy.approvals import ApprovalKind
 
 
 class OutcomeCount(BaseModel):

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from domain.approvals.policy import ApprovalsSpec
 from domain.enums import Channel, Plan, Priority
+from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.models import (
     AgentSpec,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.approvals.models import format_money
-from domain.approvals.policy import CreditRule
 from domain.enums import EventType
+from domain.policy.approvals import CreditRule
 from domain.ticket.change import SYSTEM, Change, CreditAsk
 
 

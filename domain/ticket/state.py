@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.approvals.policy import ApprovalsSpec
 from domain.enums import Channel, EventType, Metric, Priority, Status
+from domain.policy.approvals import ApprovalsSpec
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
 from domain.sla.terms import SlaSnapshot

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from domain.approvals.decide import approval_input
 from domain.approvals.models import ApprovalView, Customer, Decision, RefundRequest
-from domain.approvals.policy import ApprovalKind
+from domain.policy.approvals import ApprovalKind
 from domain.ticket.state import TicketStarted
 from store.approval_models import LedgerEntry
 from store.approvals import get_approval, ledger_for_ticket
