@@ -71,7 +71,8 @@ from ticketflow.stack import Backoff, Stack, ensure_port_free, say
 
 DEV_TOKENS = (
     "dev-service-token:service,dev-agent-token:agent:alice,"
-    "dev-agent2-token:agent:bob,dev-admin-token:admin"
+    "dev-agent2-token:agent:bob,dev-admin-token:admin,"
+    "dev-manager-token:support_manager:judy,dev-finance-token:finance_director:frida"
 )
 
 __all__ = [
