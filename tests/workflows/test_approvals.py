@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.approvals.models import ApprovalStatus, ExecutionStatus
 from domain.enums import Status
+from domain.policy.approvals import ApprovalKind
 from tests.conftest import Mailbox, eventually
 from tests.workflows.approval_support import (
     approval,
@@ -232,3 +233,37 @@ async def test_the_ticket_publishes_approval_pending_while_one_waits(
             ApprovalWorkflow.approve, by("agent", "bob")
         )
         await eventually(lambda: pending(None))
+
+
+async def test_an_approved_cancellation_runs_on_its_effective_date(
+    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    env = time_env
+    async with running_worker(env.client, task_queue, sqlite_url, port):
+        now = await _now(env)
+        start = await start_ticket(env.client, task_queue, now, plan="starter")
+        view = await ask(env.client, start, now, amount="49", kind=ApprovalKind.CANCELLATION)
+        assert view.approver_role == "agent"  # an agent processes cancellations with notice
+        assert view.effective_at == now + timedelta(days=7)
+        handle = approval(env.client, view.id)
+        await handle.execute_update(ApprovalWorkflow.approve, by("agent", "bob"))
+
+        async def scheduled() -> bool:
+            found = await handle.query(ApprovalWorkflow.view)
+            return found.execution == ExecutionStatus.SCHEDULED
+
+        await eventually(scheduled)
+        assert await ledger(sqlite_url, start.ticket_id) == []  # nothing runs before the date
+        await env.sleep(timedelta(days=7, minutes=1))
+        result = await handle.result()
+        assert result.execution == ExecutionStatus.SETTLED
+        assert result.executed_at is not None
+        assert result.executed_at >= view.effective_at
+        [entry] = await ledger(sqlite_url, start.ticket_id)
+        assert entry.kind == "cancellation"
+
+        async def confirmed() -> bool:
+            return any("Cancellation processed" in s for s in box.subjects())
+
+        await eventually(confirmed)

@@ -4,17 +4,27 @@ once each."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.enums import EventType
+from domain.enums import EventType, Status
+from domain.policy.approvals import ApprovalKind
 from domain.ticket.actions import Rate, Resolve
 from tests.conftest import Mailbox, eventually
-from tests.workflows.approval_support import ledger, start_ticket
-from tests.workflows.harness import running_worker, store_events
-from workflows.ticket import TicketWorkflow
+from tests.workflows.approval_support import approval, by, ledger, start_ticket
+from tests.workflows.harness import (
+    DEFAULT_POLICY,
+    request,
+    running_worker,
+    started,
+    store_events,
+)
+from workflows.approval import ApprovalWorkflow
+from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 
 async def test_an_enterprise_p1_breach_credits_50_and_the_apology_says_so(
@@ -98,3 +108,53 @@ async def test_an_enterprise_score_below_3_credits_100_in_the_follow_up(
         await eventually(followed_up)
         [entry] = await ledger(sqlite_url, start.ticket_id)
         assert (entry.amount, entry.trigger) == (Decimal("100.00"), "csat")
+
+
+async def test_a_breach_credit_the_policy_sends_through_a_manager_waits_for_approval(
+    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    env = time_env
+    spec = DEFAULT_POLICY.approvals
+    rule = spec.credits.breach[0].model_copy(update={"approval": "support_manager"})
+    credits = spec.credits.model_copy(update={"breach": [rule]})
+    policy = DEFAULT_POLICY.model_copy(
+        update={"approvals": spec.model_copy(update={"credits": credits})}
+    )
+    async with running_worker(env.client, task_queue, sqlite_url, port, policy=policy):
+        now = await env.get_current_time()
+        body = request(
+            priority="P1",
+            requester={"email": "ana@example.com", "name": "Ana", "plan": "enterprise"},
+        )
+        start = started(f"TKT-{uuid.uuid4().hex[:8]}", now, body, policy=policy)
+        await env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(started=start),
+            id=start.ticket_id,
+            task_queue=task_queue,
+        )
+        await env.sleep(timedelta(minutes=16))
+        handle = approval(env.client, f"{start.ticket_id}-R1")
+
+        async def asked() -> bool:
+            try:
+                found = await handle.query(ApprovalWorkflow.view)
+            except RPCError:
+                return False
+            return found.approver_role == "support_manager" and found.automatic
+
+        await eventually(asked)
+        state = await env.client.get_workflow_handle(start.ticket_id).query(TicketWorkflow.state)
+        assert state.status != Status.ON_HOLD  # an automatic credit does not stop the work
+        assert await ledger(sqlite_url, start.ticket_id) == []  # not before approval
+        await handle.execute_update(ApprovalWorkflow.approve, by("support_manager", "judy"))
+        result = await handle.result()
+        assert (result.kind, result.amount) == (ApprovalKind.CREDIT, Decimal("50"))
+        [entry] = await ledger(sqlite_url, start.ticket_id)
+        assert (entry.key, entry.amount) == (f"{start.ticket_id}-R1", Decimal("50.00"))
+
+        async def confirmed() -> bool:
+            return any("Credit processed" in s for s in box.subjects())
+
+        await eventually(confirmed)
