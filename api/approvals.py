@@ -43,7 +43,7 @@ class ApprovalService:
         self, ticket_id: str, agent_id: str, body: RefundRequest, *, key: str | None
     ) -> ApprovalView:
         """Start the approval on the ticket; a repeat of `key` returns the first one."""
-        handle = self._client.get_workflow_handle_for(TicketWorkflow.run, ticket_id)
+        handle = self._client.get_workflow_handle(ticket_id)
         state = await handle.query(TicketWorkflow.state)
         requester = state.requester
         ask = approval_input(
