@@ -8,11 +8,13 @@ idempotency key, so one approved request moves money once.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from domain.policy.approvals import ApprovalKind, AuthorityLevel
 
@@ -45,13 +47,46 @@ def ticket_of(approval: str) -> str:
     return approval.rsplit("-R", 1)[0]
 
 
+MAX_AMOUNT_CHARS = 16
+AMOUNT_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
+
+
+def _short_amount(value: object) -> object:
+    """An amount given as text is digits with up to 2 decimals, as the schema says."""
+    if isinstance(value, str) and (
+        len(value) > MAX_AMOUNT_CHARS or re.fullmatch(AMOUNT_PATTERN, value) is None
+    ):
+        raise ValueError("an amount is digits with at most 2 decimals, e.g. 149.00")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_short_amount),
+    Field(gt=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {
+                    "type": "string",
+                    "maxLength": MAX_AMOUNT_CHARS,
+                    "pattern": AMOUNT_PATTERN,
+                },
+            ]
+        }
+    ),
+]
+"""Money: up to 12 digits, 2 of them decimals, above zero; JSON number or string."""
+
+
 class RefundRequest(BaseModel):
     """The body of `POST /v1/tickets/{id}/refund-requests`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    amount: Amount
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", max_length=3)
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
     purchase_date: date | None = None
     kind: ApprovalKind = ApprovalKind.REFUND
