@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -25,6 +26,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.approvals.decide import approval_input
+from domain.approvals.models import Customer, Decision, RefundRequest
 from domain.ticket.actions import (
     AgentNote,
     AgentReply,
@@ -44,10 +47,11 @@ from store.engine import create_engine, create_sessionmaker
 from store.migrate import upgrade
 from store.rows import event_row, ticket_row
 from tests.conftest import DEV_SERVER, TEST_SERVER
-from tests.workflows.harness import request, running_worker, started
+from tests.workflows.harness import DEFAULT_POLICY, request, running_worker, started
 from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 from workflows import search_attributes as sa
+from workflows.approval import ApprovalWorkflow
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 HERE = Path(__file__).resolve().parent
@@ -102,6 +106,44 @@ async def _dispatch_after_resolve(env: WorkflowEnvironment, h: Handle) -> None:
     await env.sleep(timedelta(minutes=5))
 
 
+async def _refund_approved_then_closed(env: WorkflowEnvironment, h: Handle) -> None:
+    now = await env.get_current_time()
+    state = await h.query(TicketWorkflow.state)
+    body = RefundRequest(amount=Decimal("49"), reason="double charge", purchase_date=now.date())
+    requester = state.requester
+    customer = Customer(
+        email=requester.email, name=requester.name, language=requester.language,
+        plan=str(requester.plan),
+    )  # fmt: skip
+    ask = approval_input(
+        DEFAULT_POLICY.approvals,
+        ticket_id=state.ticket_id,
+        request=body,
+        customer=customer,
+        requested_by="agent:alice",
+        at=now,
+        subject=state.subject,
+        mail_domain="desk.example",
+    )
+    view = await h.execute_update(TicketWorkflow.request_approval, ask)
+    child = env.client.get_workflow_handle_for(ApprovalWorkflow.run, view.id)
+    await child.execute_update(ApprovalWorkflow.approve, Decision(actor="agent:bob", role="agent"))
+    await child.result()
+    await env.sleep(timedelta(minutes=5))
+    await h.execute_update(TicketWorkflow.resolve, Resolve(actor="alice", resolution="Refunded"))
+    await h.execute_update(TicketWorkflow.close, Close(actor="alice"))
+    await env.sleep(timedelta(days=10))
+
+
+async def _enterprise_breach_credit(env: WorkflowEnvironment, h: Handle) -> None:
+    await env.sleep(timedelta(hours=1))  # first response breaches: a $50 credit
+
+
+def _enterprise_p1(begin: TicketStarted) -> TicketStarted:
+    requester = {"email": "ana@example.com", "name": "Ana Novak", "plan": "enterprise"}
+    return started(begin.ticket_id, begin.created_at, request(priority="P1", requester=requester))
+
+
 async def _failed_notification(env: WorkflowEnvironment, h: Handle) -> None:
     await env.sleep(timedelta(hours=2))  # SMTP refuses past the delivery deadline
 
@@ -122,6 +164,8 @@ class Scenario:
     smtp_up: bool = True
     intake: bool = False
     """Start as the API does: the row and `created` event written first (`recorded_seq`)."""
+    children: tuple[tuple[str, str], ...] = ()
+    """(id suffix, file name) of child workflows whose histories are recorded too."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -134,6 +178,10 @@ SCENARIOS: dict[str, Scenario] = {
     "failed_notification": Scenario(_failed_notification, _short_email_deadline, smtp_up=False),
     "intake_then_lifecycle": Scenario(_created_replied_resolved_closed, intake=True),
     "intake_then_escalation_ladder": Scenario(_escalation_ladder, intake=True),
+    "refund_approved_then_closed": Scenario(
+        _refund_approved_then_closed, children=(("-R1", "refund_approval_approved"),)
+    ),
+    "enterprise_breach_credit": Scenario(_enterprise_breach_credit, _enterprise_p1),
 }
 CONTINUE_AS_NEW = ("continue_as_new_first_run", "continue_as_new_second_run")
 
@@ -193,6 +241,10 @@ async def _record_time_skipping(name: str, url: str) -> None:
             )
             await scenario.play(env, handle)
             history = await handle.fetch_history()
+            for suffix, file in scenario.children:
+                child = env.client.get_workflow_handle(begin.ticket_id + suffix)
+                (HERE / f"{file}.json").write_text((await child.fetch_history()).to_json())
+                print(f"recorded {file}")
             with contextlib.suppress(RPCError):  # unless it completed by itself
                 await handle.terminate("recorded")
         (HERE / f"{name}.json").write_text(history.to_json())
