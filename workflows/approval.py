@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
 
 APPROVAL_DECIDED_SIGNAL = "approval_decided"
 """The ticket's signal (`TicketWorkflow.approval_decided`), named to keep the import one-way."""
+# No maximum, like the ticket's projection: the row is what approvers list and reports
+# count, so a store outage must end with it recorded (its values are bounded at the API).
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
