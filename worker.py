@@ -98,6 +98,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         if policy.templates_dir
         else None,
         fallback_language=policy.default_language,
+        vocabulary=policy.vocabulary,
     )
     mailer = SmtpMailer(
         SmtpConfig(

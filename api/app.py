@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors, observability
+from api import errors, observability, openapi
 from api.agent_actions import AgentActions
 from api.approvals import ApprovalService
 from api.auth import TokenTable, parse_tokens
@@ -100,6 +100,7 @@ def create_app(
         app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
     observability.install(app)
     errors.install(app)
+    openapi.install(app, policy.vocabulary)
     app.include_router(health.router)
     app.include_router(tickets.router)
     app.include_router(sla.router)

@@ -85,7 +85,7 @@ class Ticket(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     category: Mapped[str] = mapped_column(String(50))
     team: Mapped[str | None] = mapped_column(String(50))
@@ -158,7 +158,7 @@ class SlaEventRow(Base):
     event: Mapped[str] = mapped_column(String(20))
     """`at_risk`, `breached` or `met`."""
     at: Mapped[datetime] = mapped_column(UtcDateTime())
-    priority: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_sla_events_metric_at", "metric", "event", "at"),)
 

@@ -51,6 +51,7 @@ DECISIONS = (
     "domain.ticket.escalation",
     "domain.ticket.timers",
     "domain.ticket.transitions",
+    "domain.ticket.unresolved",
     "workflows.approvals_of_ticket",
     "workflows.details",
     "workflows.effects",

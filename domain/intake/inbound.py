@@ -27,7 +27,6 @@ from pydantic import (
     ValidationError,
 )
 
-from domain.enums import Channel
 from domain.errors import DomainError
 from domain.intake.senders import NotThreaded
 from domain.ticket.requests import (
@@ -243,7 +242,7 @@ class Threading:
             requester=Requester(email=address, name=name),
             subject=self.ticket_subject(mail.subject),
             description=description,
-            channel=Channel.EMAIL,
+            channel="email",
             tags=tags or [],
         )
 

@@ -8,22 +8,31 @@ category and language it names exists, and some SLA policy matches every ticket.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from domain.enums import Channel, Plan, Priority
 from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
+from domain.policy.escalation import EscalationSpec
 from domain.policy.models import (
     AgentSpec,
-    EscalationSpec,
     InboundSpec,
     LifecycleSpec,
     PolicyModel,
     RoutingSpec,
     SlaPolicy,
     TeamSpec,
+)
+from domain.policy.vocabulary import (
+    ChannelSpec,
+    PlanSpec,
+    PrioritySpec,
+    Vocabulary,
+    default_channels,
+    default_plans,
+    default_priorities,
 )
 from domain.sla.calendar import CalendarSpec
 from domain.sla.terms import SlaSnapshot
@@ -47,6 +56,9 @@ class SupportPolicy(PolicyModel):
     """The whole support policy file. Edit it, bump `version`; running tickets keep theirs."""
 
     version: str = Field(min_length=1)
+    priorities: list[PrioritySpec] = Field(default_factory=default_priorities, min_length=1)
+    plans: list[PlanSpec] = Field(default_factory=default_plans, min_length=1)
+    channels: list[ChannelSpec] = Field(default_factory=default_channels, min_length=1)
     calendars: dict[str, CalendarSpec] = Field(min_length=1)
     sla_policies: list[SlaPolicy] = Field(min_length=1)
     categories: list[str] = Field(min_length=1)
@@ -80,17 +92,26 @@ class SupportPolicy(PolicyModel):
             raise PolicyError(problems)
         return self
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The priorities, plans and channels, with their order and labels."""
+        return Vocabulary(priorities=self.priorities, plans=self.plans, channels=self.channels)
+
     def select_sla(
         self,
         *,
-        priority: Priority | str,
-        plan: Plan | str,
+        priority: str,
+        plan: str,
         category: str | None,
-        channel: Channel | str,
+        channel: str,
         created_year: int,
+        requester_country: str | None = None,
+        requester_timezone: str | None = None,
     ) -> SlaSnapshot:
         """The first SLA policy matching the ticket, with its calendar resolved for
-        `created_year` and the two following years: the snapshot the ticket keeps.
+        `created_year` and the two following years: the snapshot the ticket keeps. The
+        requester's country and time zone choose the calendar where the policy says so
+        (`calendar_by_country`, `requester_timezone`).
 
         Resolving asks the `holidays` package, so call this outside workflow code (API or an
         activity) and hand the workflow the result."""
@@ -102,14 +123,32 @@ class SupportPolicy(PolicyModel):
                     policy_id=policy.id,
                     policy_version=self.version,
                     targets=policy.targets,
-                    calendar=self.calendars[policy.calendar].resolved(created_year),
+                    calendar=self._calendar_for(
+                        policy, requester_country, requester_timezone
+                    ).resolved(created_year),
                     at_risk_percent=list(policy.at_risk_percent),
                     pauses={metric: list(statuses) for metric, statuses in policy.pauses.items()},
                     reopen=policy.reopen,
-                    reason=_match_reason(policy, priority, plan, category, channel),
+                    reason=_match_reason(policy, priority, plan, category, channel)
+                    + _clock_reason(policy, requester_country, requester_timezone),
+                    at_risk_action=policy.at_risk_action or self.escalation.at_risk_action,
+                    breach_action=policy.breach_action or self.escalation.breach_action,
                 )
         # Unreachable for a validated policy: some policy matches every ticket.
         raise LookupError(f"no SLA policy matches priority={priority}, plan={plan}")
+
+    def _calendar_for(
+        self, policy: SlaPolicy, country: str | None, timezone: str | None
+    ) -> CalendarSpec:
+        """The policy's calendar for this requester: by country if the policy maps it, read in
+        the requester's time zone if the policy says so and the requester named one."""
+        calendar_id = policy.calendar
+        if country is not None and country in policy.calendar_by_country:
+            calendar_id = policy.calendar_by_country[country]
+        calendar = self.calendars[calendar_id]
+        if policy.requester_timezone and timezone:
+            calendar = calendar.model_copy(update={"timezone": timezone})
+        return calendar
 
 
 def parse_policy(data: object, source: str = "<policy>") -> SupportPolicy:
@@ -120,6 +159,16 @@ def parse_policy(data: object, source: str = "<policy>") -> SupportPolicy:
         raise PolicyError(_validation_problems(error), source) from None
     except PolicyError as error:
         raise PolicyError(error.problems, source) from None
+
+
+def _clock_reason(policy: SlaPolicy, country: str | None, timezone: str | None) -> str:
+    """How the requester chose the clock, if it did (no personal data: no zone name)."""
+    notes = []
+    if country is not None and country in policy.calendar_by_country:
+        notes.append(f"calendar {policy.calendar_by_country[country]!r} by requester country")
+    if policy.requester_timezone and timezone:
+        notes.append("hours in the requester's time zone")
+    return "".join(f"; {note}" for note in notes)
 
 
 def _match_reason(

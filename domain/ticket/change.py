@@ -140,7 +140,8 @@ class Change:
         return {
             "ticket_id": state.ticket_id,
             "subject": state.subject,
-            "priority": state.priority.value,
+            "priority": state.priority,
+            "plan": state.requester.plan,
             "status": state.status.value,
             "requester_name": requester_name,
             **extra,

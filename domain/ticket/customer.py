@@ -59,6 +59,7 @@ def reply(change: Change, reply: CustomerReply, at: datetime) -> None:
         escalation.raise_level(
             change, at, reason="the customer asked for escalation", trigger="customer"
         )
+    escalation.on_content(change, at, reply.body, source="customer's reply")
 
 
 def check_rate(state: TicketState) -> None:
@@ -94,9 +95,16 @@ def rate(change: Change, rate: Rate, at: datetime) -> None:
             manager_name=None,
             credit=credit,
         )
-        escalation.raise_level(
-            change, at, reason=f"satisfaction score {rate.score} of 5", trigger="csat"
-        )
+        # Where the follow-up goes (the policy's `low_csat_followup.to`), never down.
+        level = ladder.csat_followup_level
+        if level is None or level > change.state.escalation_level:
+            escalation.raise_level(
+                change,
+                at,
+                reason=f"satisfaction score {rate.score} of 5",
+                trigger="csat",
+                level=level,
+            )
 
 
 def followup_owed(state: TicketState) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import Channel, EventType, Metric, Priority, Status
+from domain.enums import ChannelId, EventType, Metric, PriorityId, Status
 from domain.policy.approvals import ApprovalsSpec
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
@@ -42,8 +42,8 @@ class TicketState(BaseModel):
     subject: str
     description: str
     requester: Requester
-    channel: Channel
-    priority: Priority
+    channel: ChannelId
+    priority: PriorityId
     category: str
     tags: list[str] = []
     team: str | None = None
@@ -63,6 +63,12 @@ class TicketState(BaseModel):
     reopen_count: int = 0
     unresolved_steps: int = 0
     """How many "unresolved for too long" escalations have fired."""
+    ladder_index: int | None = None
+    """Which of the snapshot's ladders the ticket follows (None: `unresolved_after`)."""
+    ladder_steps: int = 0
+    """How many steps of that ladder were taken (or skipped)."""
+    level_changed_at: datetime | None = None
+    """When the escalation level last changed (None: never, it is as created)."""
     csat_requested_at: datetime | None = None
     csat_score: int | None = None
     csat_comment: str | None = None
@@ -106,7 +112,7 @@ class TicketStarted(BaseModel):
     ticket_id: str
     request: TicketCreate
     created_at: datetime
-    priority: Priority
+    priority: PriorityId
     category: str
     team: str | None
     assignee: str | None = None

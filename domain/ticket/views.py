@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.enums import Channel, Metric, Plan, Priority, Status
+from domain.enums import ChannelId, Metric, PlanId, PriorityId, Status
 from domain.sla.clocks import ClockView, clock_view
 from domain.ticket.requests import Requester
 from domain.ticket.state import TicketState
@@ -26,15 +26,15 @@ class TicketBrief(BaseModel):
     id: str
     subject: str
     requester: Requester
-    channel: Channel
-    priority: Priority
+    channel: ChannelId
+    priority: PriorityId
     category: str
     tags: list[str]
     team: str | None
     assignee: str | None
     status: Status
     escalation_level: int
-    plan: Plan
+    plan: PlanId
     created_at: datetime
     updated_at: datetime
     first_responded_at: datetime | None

@@ -12,6 +12,7 @@ import pytest
 from jinja2 import Environment, meta
 
 from activities.rendering import BUILTIN_TEMPLATES, RenderedEmail, TemplateRenderer
+from domain.policy.vocabulary import PlanSpec, PrioritySpec, Vocabulary
 
 LANGUAGES = ("en", "ms", "mk")
 PARTS = ("subject", "txt", "html")
@@ -453,3 +454,25 @@ def test_an_override_folder_replaces_just_that_template(tmp_path: Path) -> None:
         assert render(name, language, renderer=overridden) == render(
             name, language, renderer=builtin
         )
+
+
+def test_templates_get_the_labels_of_the_policys_priority_and_plan(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "acknowledgment.subject.j2").write_text(
+        "[{{ priority_label }}] {{ subject }} ({{ plan_label }} plan)\n", encoding="utf-8"
+    )
+    vocabulary = Vocabulary(
+        priorities=[PrioritySpec(id="P0", label="Critical", rank=0)],
+        plans=[PlanSpec(id="enterprise", label="Enterprise Plus")],
+    )
+    renderer = TemplateRenderer(override_dir=tmp_path, vocabulary=vocabulary)
+    ctx = {**context("acknowledgment"), "priority": "P0", "plan": "enterprise"}
+    rendered = renderer.render("acknowledgment", "en", ctx)
+    assert rendered.subject == f"[Critical] {ctx['subject']} (Enterprise Plus plan)"
+    # An id the vocabulary does not list shows as itself; the built-in templates still render.
+    assert renderer.labels({"priority": "P7"}) == {"priority_label": "P7", "plan_label": ""}
+    assert TemplateRenderer(vocabulary=vocabulary).render("acknowledgment", "en", ctx).text
+    assert TemplateRenderer().labels({"priority": "P1", "plan": "starter"}) == {
+        "priority_label": "Critical",
+        "plan_label": "Starter",
+    }

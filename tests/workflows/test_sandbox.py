@@ -57,6 +57,7 @@ def test_the_passthrough_lists() -> None:
         "domain.ticket.escalation",
         "domain.ticket.timers",
         "domain.ticket.transitions",
+        "domain.ticket.unresolved",
         "workflows.approvals_of_ticket",
         "workflows.details",
         "workflows.effects",
