@@ -141,7 +141,7 @@ async def _refund_approved_then_closed(env: WorkflowEnvironment, h: Handle) -> N
         mail_domain="desk.example",
     )
     view = await h.execute_update(TicketWorkflow.request_approval, ask)
-    child = env.client.get_workflow_handle_for(ApprovalWorkflow.run, view.id)
+    child = env.client.get_workflow_handle(view.id)
     await child.execute_update(ApprovalWorkflow.approve, Decision(actor="agent:bob", role="agent"))
     await child.result()
     await env.sleep(timedelta(minutes=5))
