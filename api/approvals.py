@@ -60,6 +60,7 @@ class ApprovalService:
             at=datetime.now(UTC),
             subject=state.subject,
             mail_domain="",
+            calendar=state.sla.calendar,
         )
         # One id for every retry of this one request; a repeated key is the same request.
         update_id = f"refund-request:{key}" if key else str(uuid.uuid4())

@@ -33,6 +33,8 @@ from domain.approvals.models import (
     PaymentOrder,
     PaymentResult,
     format_money,
+    settle_days,
+    settlement_due,
 )
 from domain.errors import DomainError
 from domain.policy.approvals import ApprovalKind
@@ -245,12 +247,14 @@ class ApprovalWorkflow:
             currency=i.currency,
             customer_email=i.customer.email,
         )
+        # The payment retries for as long as the settlement window, counted from the start.
+        window = settlement_due(i, workflow.now()) - workflow.now()
         try:
             result: PaymentResult = await workflow.execute_activity_method(
                 ApprovalActivities.issue_refund,
                 order,
                 start_to_close_timeout=PAYMENT_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=timedelta(seconds=i.settle_within_seconds),
+                schedule_to_close_timeout=max(window, timedelta(hours=1)),
                 retry_policy=PAYMENT_RETRY,
                 summary=f"issue {i.kind.value} {i.approval_id}",
             )
@@ -268,11 +272,12 @@ class ApprovalWorkflow:
             self._settle()
             return
         self._changed()
+        due = settlement_due(i, self._executed_at)
         try:
             await workflow.wait_condition(
                 lambda: self._settled_reported,
-                timeout=i.settle_within_seconds,
-                timeout_summary=f"settlement of {i.approval_id}",
+                timeout=max((due - workflow.now()).total_seconds(), 1.0),
+                timeout_summary=f"settlement of {i.approval_id} by {_fmt(due)}",
             )
         except TimeoutError:
             self._execution = ExecutionStatus.OVERDUE
@@ -333,7 +338,7 @@ class ApprovalWorkflow:
         if template == "refund_confirmation":
             context |= {
                 "plan": i.customer.plan,
-                "settle_days": max(1, round(i.settle_within_seconds / 86400)),
+                "settle_days": settle_days(i),
                 "effective_at": _fmt(i.effective_at)
                 if i.kind == ApprovalKind.CANCELLATION
                 else None,

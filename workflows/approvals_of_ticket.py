@@ -102,6 +102,7 @@ class TicketApprovals:
             automatic=True,
             trigger=ask.trigger,
             first_role=ask.role,
+            calendar=ticket.state.sla.calendar,
         )
         task = asyncio.create_task(self.start(started))
         self._tasks.add(task)

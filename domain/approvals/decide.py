@@ -13,6 +13,7 @@ from domain.approvals.models import (
 )
 from domain.errors import InvalidTransition, NotApprover
 from domain.policy.approvals import ApprovalKind, ApprovalsSpec
+from domain.sla.calendar import CalendarSpec
 
 
 def check_decision(
@@ -46,6 +47,7 @@ def approval_input(
     automatic: bool = False,
     trigger: str | None = None,
     first_role: str | None = None,
+    calendar: CalendarSpec | None = None,
 ) -> ApprovalStarted:
     """The `ApprovalWorkflow` input for `request` under `spec`, as the policy stands now
     (the ticket fills in `approval_id` and its email thread when it starts the child)."""
@@ -72,7 +74,8 @@ def approval_input(
         ladder=[level.role for level in spec.levels],
         effective_at=effective_at,
         cancellation_notice_seconds=spec.cancellation_notice,
-        settle_within_seconds=spec.settle_within,
+        settle_within=spec.settle_within,
+        calendar=calendar,
         subject=subject,
         mail_domain=mail_domain,
         automatic=automatic,

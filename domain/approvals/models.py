@@ -17,6 +17,9 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from domain.policy.approvals import ApprovalKind, AuthorityLevel
+from domain.sla.business_days import add_business_days
+from domain.sla.calendar import CalendarSpec
+from domain.sla.durations import BusinessDays, SlaTarget
 
 MAX_REASON_CHARS = 2000
 MAX_COMMENT_CHARS = 2000
@@ -124,6 +127,11 @@ class ApprovalStarted(BaseModel):
     """A cancellation runs at this instant (the notice period after approval at the latest)."""
     cancellation_notice_seconds: int = 7 * 86400
     settle_within_seconds: int = 3 * 86400
+    """The settlement clock as wall-clock seconds (used when `settle_within` is None)."""
+    settle_within: SlaTarget | None = None
+    """The policy's `settle_within`: seconds, or business days of `calendar`."""
+    calendar: CalendarSpec | None = None
+    """The ticket's SLA calendar (resolved): what business days count on."""
     subject: str = ""
     mail_domain: str = "ticketflow.local"
     thread_message_id: str | None = None
@@ -208,6 +216,25 @@ def format_money(amount: Decimal, currency: str) -> str:
     value = f"{amount:,.2f}"
     symbol = _SYMBOLS.get(currency)
     return f"{symbol}{value}" if symbol else f"{value} {currency}"
+
+
+def settlement_due(started: ApprovalStarted, accepted_at: datetime) -> datetime:
+    """When the payment system must have settled a payment it accepted at `accepted_at`."""
+    target = started.settle_within
+    if isinstance(target, BusinessDays) and started.calendar is not None:
+        return add_business_days(started.calendar, accepted_at, target.days)
+    if isinstance(target, int):
+        return accepted_at + timedelta(seconds=target)
+    return accepted_at + timedelta(seconds=started.settle_within_seconds)
+
+
+def settle_days(started: ApprovalStarted) -> int:
+    """The settlement window in days, as the confirmation email states it."""
+    target = started.settle_within
+    if isinstance(target, BusinessDays):
+        return target.days
+    seconds = target if isinstance(target, int) else started.settle_within_seconds
+    return max(1, round(seconds / 86400))
 
 
 def pending_view(started: ApprovalStarted) -> ApprovalView:

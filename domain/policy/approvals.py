@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from domain.policy.models import PolicyModel
-from domain.sla.durations import Duration, PositiveDuration
+from domain.sla.durations import BusinessDays, Duration, PositiveDuration, SlaTarget
 
 
 class ApprovalKind(StrEnum):
@@ -105,8 +105,10 @@ class ApprovalsSpec(PolicyModel):
     hold_status: str = "on_hold"
     """The ticket's status while a request waits (`on_hold`, or `open` to leave it be)."""
     cancellation_notice: Duration = 7 * 86400
-    settle_within: PositiveDuration = 3 * 86400
-    """The settlement clock: the payment system reports settled within it, or staff hear."""
+    settle_within: SlaTarget = BusinessDays(days=3)
+    """The settlement clock: the payment system reports settled within it, or staff hear.
+    "3bd" (PlumberLeads' 1-3 business days) counts open days of the ticket's SLA calendar;
+    a plain duration counts wall-clock time."""
     max_amount: Decimal = Field(default=Decimal("1000000"), gt=0)
     credits: CreditsSpec = CreditsSpec()
 

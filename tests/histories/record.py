@@ -139,6 +139,7 @@ async def _refund_approved_then_closed(env: WorkflowEnvironment, h: Handle) -> N
         at=now,
         subject=state.subject,
         mail_domain="desk.example",
+        calendar=state.sla.calendar,
     )
     view = await h.execute_update(TicketWorkflow.request_approval, ask)
     child = env.client.get_workflow_handle(view.id)

@@ -74,6 +74,7 @@ async def ask(
         at=at,
         subject=start.request.subject,
         mail_domain="desk.example",
+        calendar=start.sla.calendar,
     )
     handle = client.get_workflow_handle(start.ticket_id)
     return await handle.execute_update(TicketWorkflow.request_approval, started_input)

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -58,8 +58,8 @@ async def test_a_failing_payment_system_is_retried_and_pays_once_then_settles_wh
             assert posts[1].body is not None
             assert posts[1].body["amount"] == "49"
 
-            # Not settled within the clock (3 days): overdue, the approver is told.
-            await env.sleep(timedelta(days=3, minutes=1))
+            # Not settled within the clock (3 business days): overdue, the approver is told.
+            await env.sleep(timedelta(days=7))
             overdue = await handle.query(ApprovalWorkflow.view)
             assert overdue.execution == ExecutionStatus.OVERDUE
             await handle.signal(ApprovalWorkflow.settled, "pay-1")
@@ -140,3 +140,46 @@ async def test_a_worker_killed_between_the_payment_call_and_its_completion_pays_
         assert [c.path for c in lookups] == [f"/payments/{view.id}"]
         [entry] = await ledger(database_url, start.ticket_id)
         assert (entry.status, entry.reference) == ("accepted", "pay-1")
+
+
+def _next_friday_10(now: datetime) -> datetime:
+    days = (4 - now.weekday()) % 7 or 7
+    return (now + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+async def test_the_settlement_clock_counts_business_days_of_the_tickets_calendar(
+    time_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """Accepted on a Friday at 10:00 on Mon-Fri 09:00-18:00: 3bd is Wednesday 10:00."""
+    _, port = smtp
+    env = time_env
+    friday = _next_friday_10(await env.get_current_time())
+    await env.sleep(friday - await env.get_current_time())
+    with payment_server() as payments:
+        async with running_worker(
+            env.client, task_queue, sqlite_url, port, payment_url=payments.url
+        ):
+            now = await env.get_current_time()
+            start = await start_ticket(env.client, task_queue, now, plan="starter")
+            assert start.sla.calendar.id == "business-hours"
+            view = await ask(env.client, start, now, amount="49", purchase_date=now.date())
+            handle = approval(env.client, view.id)
+            await handle.execute_update(ApprovalWorkflow.approve, by("agent", "bob"))
+
+            async def execution() -> ExecutionStatus | None:
+                return (await handle.query(ApprovalWorkflow.view)).execution
+
+            async def accepted() -> bool:
+                return await execution() == ExecutionStatus.ACCEPTED
+
+            await eventually(accepted)
+            await env.sleep(timedelta(days=4, hours=23, minutes=50))  # Wednesday 09:50
+            assert await execution() == ExecutionStatus.ACCEPTED
+            await env.sleep(timedelta(minutes=15))  # Wednesday 10:05
+
+            async def overdue() -> bool:
+                return await execution() == ExecutionStatus.OVERDUE
+
+            await eventually(overdue)
+            await handle.signal(ApprovalWorkflow.settled, "pay-1")
+            assert (await handle.result()).execution == ExecutionStatus.SETTLED
