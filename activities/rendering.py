@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from jinja2 import (
 from domain.policy.vocabulary import Vocabulary
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ class TemplateRenderer:
         subject = self._render(name, language, "subject", context)
         # A subject is one header line whatever the template or data did.
         subject = " ".join(subject.split())
+        # An optional paragraph left out leaves its blank lines: never more than one in a row.
+        text = _BLANK_LINES.sub("\n\n", self._render(name, language, "txt", context))
         return RenderedEmail(
             subject=subject,
-            text=self._render(name, language, "txt", context),
+            text=text,
             html=self._render(name, language, "html", context),
         )

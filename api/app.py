@@ -18,7 +18,7 @@ from api.config import ApiSettings
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import approvals, codec, health, inbound, metrics, sla, tickets, webhooks
+from api.routes import approvals, codec, csat, health, inbound, metrics, sla, tickets, webhooks
 from api.service import TicketService
 from api.webhooks import WebhookService
 from domain.webhooks import parse_patterns
@@ -91,6 +91,10 @@ def create_app(
     app.state.tokens = token_table
     app.state.codec = settings_codec(settings)
     app.state.namespace = settings.temporal_namespace
+    app.state.policy = policy
+    app.state.csat_secret = (
+        settings.csat_secret.get_secret_value().encode() if settings.csat_secret else None
+    )
     # Added innermost first: latency (outermost) sees every answer, a refused rate never
     # reads its body, the body limit buffers what the NUL check and the routes read.
     app.add_middleware(RefuseNul)
@@ -108,6 +112,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(approvals.router)
     app.include_router(codec.router)
+    app.include_router(csat.router)
     app.include_router(
         inbound.build_router(
             ticket_prefix=settings.ticket_prefix,

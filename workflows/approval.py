@@ -369,7 +369,7 @@ class ApprovalWorkflow:
         context = self._context(
             reason=i.reason,
             role=self._role,
-            due_at=_fmt(self._due_at),
+            due_at=self._due_at.isoformat() if self._due_at else None,
             escalated_from=escalated_from,
             overdue=overdue,
             failed=failed,

@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.intake.routing import Routing, route
+from domain.policy.customer import merged_language_rules
 from domain.policy.support import SupportPolicy
+from domain.ticket.correspondence import MailSnapshot
 from domain.ticket.ladder import (
     ContentTrigger,
     EscalationSnapshot,
@@ -34,6 +36,10 @@ def decide(
 ) -> TicketStarted:
     """The workflow input for a new ticket: routing, the SLA policy with its calendar resolved,
     the lifecycle timers and the escalation ladder, as the policy stands now."""
+    language = policy.language_for(request.requester.plan, request.requester.language)
+    if language != request.requester.language:
+        requester = request.requester.model_copy(update={"language": language})
+        request = request.model_copy(update={"requester": requester})
     routed = routed or route(policy, request)
     sla = policy.select_sla(
         priority=routed.priority,
@@ -53,8 +59,9 @@ def decide(
         team=routed.team,
         assignee=assignee,
         sla=sla,
-        lifecycle=policy.lifecycle,
+        lifecycle=policy.lifecycle.model_copy(update={"csat_survey_after": policy.survey_delay}),
         escalation=escalation_snapshot(policy),
+        mail=mail_snapshot(policy),
         related_ticket_id=related_ticket_id,
         approvals=policy.approvals,
         mail_domain=mail_domain,
@@ -114,4 +121,18 @@ def escalation_snapshot(policy: SupportPolicy) -> EscalationSnapshot:
         csat_followup_level=None if followup.to is None else number(followup.to),
         ladders=ladders,
         content_triggers=triggers,
+    )
+
+
+def mail_snapshot(policy: SupportPolicy) -> MailSnapshot:
+    """The customer-email switches, the survey's timing and the escalation words (of every
+    language the rules name: a customer may ask for a manager in any of them)."""
+    rules = merged_language_rules(policy.language_rules)
+    words = [word for rule in rules.values() for word in rule.escalation_words]
+    return MailSnapshot(
+        disabled=list(policy.emails.disabled),
+        status_changes=list(policy.emails.status_changes),
+        survey_after=policy.csat.send_after,
+        link_ttl=policy.csat.link_ttl,
+        escalation_words=list(dict.fromkeys(words)),
     )

@@ -56,6 +56,8 @@ class InboundOutcome(StrEnum):
     """A reply from a sender not on its ticket, dropped (`inbound.unknown_sender: reject`)."""
     IGNORED = "ignored"
     """Automatic mail (auto-reply, bulk, our own): nothing is created or sent."""
+    RATED = "rated"
+    """A reply to the satisfaction survey with a score: recorded on its ticket, no ticket opened."""
 
 
 class InboundInProgress(DomainError):
@@ -211,6 +213,13 @@ class Threading:
         if match is None or match.group(2).lower() != self.mail_domain.lower():
             return None
         return f"{self.ticket_prefix}-{match.group(1)}"
+
+    def answers_survey(self, mail: InboundEmail, ticket_id: str) -> bool:
+        """Whether `mail` replies to the satisfaction survey of `ticket_id`."""
+        for message_id in mail.thread_message_ids():
+            if self.ticket_of_message_id(message_id) == ticket_id and ".csat_survey@" in message_id:
+                return True
+        return False
 
     def candidates(self, mail: InboundEmail, known: Mapping[str, str]) -> list[str]:
         """Tickets to try, best first; `known` maps earlier inbound Message-IDs to their ticket."""

@@ -7,6 +7,7 @@ category and language it names exists, and some SLA policy matches every ticket.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
+from domain.policy.customer import BrandSpec, CsatSpec, EmailsSpec, LanguageRule
 from domain.policy.escalation import EscalationSpec
 from domain.policy.models import (
     AgentSpec,
@@ -36,6 +38,8 @@ from domain.policy.vocabulary import (
 )
 from domain.sla.calendar import CalendarSpec
 from domain.sla.terms import SlaSnapshot
+
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 class PolicyError(Exception):
@@ -71,6 +75,12 @@ class SupportPolicy(PolicyModel):
     languages: list[str] = Field(default_factory=lambda: ["en", "ms", "mk"], min_length=1)
     default_language: str = "en"
     templates_dir: str | None = None
+    brand: BrandSpec = BrandSpec()
+    emails: EmailsSpec = EmailsSpec()
+    csat: CsatSpec = CsatSpec()
+    language_rules: dict[str, LanguageRule] = Field(default_factory=dict)
+    """Per language; a language given here replaces that language's defaults
+    (`domain.policy.customer`), the others keep theirs."""
     approvals: ApprovalsSpec = ApprovalsSpec()
 
     @model_validator(mode="before")
@@ -84,9 +94,33 @@ class SupportPolicy(PolicyModel):
             data = {**data, "calendars": calendars}
         return data
 
+    def language_for(self, plan: str, language: str) -> str:
+        """The language a requester on `plan` is written to in: theirs when the plan is
+        entitled to it (`plans[].languages`; `es` covers `es-MX`), else the default."""
+        spec = next((p for p in self.plans if p.id == plan), None)
+        entitled = spec.languages if spec is not None else None
+        if entitled is None or language in entitled or language.split("-")[0] in entitled:
+            return language
+        return self.default_language
+
+    @property
+    def survey_delay(self) -> int:
+        """Seconds from resolving or closing (`csat.send_after`) to the survey."""
+        return self.csat.delay if self.csat.delay is not None else self.lifecycle.csat_survey_after
+
     @model_validator(mode="after")
     def _check_references(self) -> SupportPolicy:
         problems = reference_problems(self)
+        for language in self.language_rules:
+            if not _LANGUAGE_TAG.match(language):
+                problems.append((f"language_rules.{language}", "not a language tag such as 'es'"))
+        if self.csat.delay is not None and "csat_survey_after" in self.lifecycle.model_fields_set:
+            problems.append(
+                (
+                    "csat.delay",
+                    "give the survey delay once: lifecycle.csat_survey_after is its older name",
+                )
+            )
         if problems:
             # Not a ValueError on purpose: pydantic lets it through with its key paths intact.
             raise PolicyError(problems)

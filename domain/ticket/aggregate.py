@@ -82,6 +82,7 @@ class Ticket:
             sla=started.sla,
             lifecycle=started.lifecycle,
             escalation=started.escalation,
+            mail=started.mail,
             related_ticket_id=started.related_ticket_id,
             approvals=started.approvals,
         )
@@ -116,7 +117,8 @@ class Ticket:
                 "acknowledgment",
                 first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
             )
-            change.update(thread_message_id=ack.message_id)
+            if ack is not None:
+                change.update(thread_message_id=ack.message_id)
             # Only a ticket that may answer its sender: a quarantined email's ticket sends
             # nothing by itself, an escalation notice included.
             escalation.on_content(

@@ -55,11 +55,20 @@ def reply(change: Change, reply: CustomerReply, at: datetime) -> None:
     elif change.state.status == Status.AWAITING_CUSTOMER:
         change.update(awaiting_since=None, reminder_sent_at=None)
         transitions.set_status(change, Status.OPEN, at, CUSTOMER)
-    if escalation.asks_for_escalation(reply.body):
+    if _asks_for_escalation(change.state, reply.body):
         escalation.raise_level(
             change, at, reason="the customer asked for escalation", trigger="customer"
         )
     escalation.on_content(change, at, reply.body, source="customer's reply")
+
+
+def _asks_for_escalation(state: TicketState, body: str) -> bool:
+    """The desk's words (`language_rules`, snapshotted at intake), else the built-in ones."""
+    words = state.mail.escalation_words
+    if words is None:
+        return escalation.asks_for_escalation(body)
+    lowered = body.lower()
+    return any(word in lowered for word in words)
 
 
 def check_rate(state: TicketState) -> None:

@@ -17,6 +17,7 @@ from domain.policy.approvals import ApprovalsSpec
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
 from domain.sla.terms import SlaSnapshot
+from domain.ticket.correspondence import MailSnapshot
 from domain.ticket.ladder import EscalationSnapshot
 from domain.ticket.notifications import Notification
 from domain.ticket.requests import Requester, TicketCreate
@@ -79,6 +80,7 @@ class TicketState(BaseModel):
     sla: SlaSnapshot
     escalation: EscalationSnapshot = EscalationSnapshot()
     lifecycle: LifecycleSpec = LifecycleSpec()
+    mail: MailSnapshot = MailSnapshot()
     clocks: dict[Metric, SlaClock] = {}
     clock_history: list[SlaClock] = []
     """Finished cycles of every clock (met, breached or cancelled), oldest first."""
@@ -120,6 +122,7 @@ class TicketStarted(BaseModel):
     sla: SlaSnapshot
     lifecycle: LifecycleSpec = LifecycleSpec()
     escalation: EscalationSnapshot = EscalationSnapshot()
+    mail: MailSnapshot = MailSnapshot()
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"

@@ -42,6 +42,8 @@ class TicketBrief(BaseModel):
     sla_policy: SlaPolicyView
     sla: dict[Metric, ClockView]
     last_event_seq: int
+    csat_score: int | None = None
+    """The customer's satisfaction score (1-5), once they gave one."""
 
 
 class TicketView(TicketBrief):
@@ -77,6 +79,7 @@ def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
         ),
         sla={metric: clock_view(state.sla, clock, now) for metric, clock in state.clocks.items()},
         last_event_seq=state.last_seq,
+        csat_score=state.csat_score,
     )
 
 

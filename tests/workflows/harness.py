@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.letterhead import Letterhead
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from domain.intake.decide import decide
@@ -37,6 +38,7 @@ async def running_worker(
     smtp_port: int,
     policy: SupportPolicy = DEFAULT_POLICY,
     max_cached_workflows: int = 1000,
+    letterhead: Letterhead | None = None,
     payment_url: str | None = None,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
@@ -46,7 +48,9 @@ async def running_worker(
         client,
         task_queue,
         projection=ProjectionActivities(sessions),
-        email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
+        email=EmailActivities(
+            sessions, mailer, TemplateRenderer(), "support@desk.example", letterhead
+        ),
         dispatch=DispatchActivities(sessions, client, policy),
         approvals=ApprovalActivities(sessions, payment_url=payment_url),
         max_cached_workflows=max_cached_workflows,
