@@ -112,6 +112,9 @@ NOT_STORED: dict[str, str] = {
     "POST /v1/tickets/{ticket_id}/refund-requests header:idempotency-key": (
         "the Temporal Update id refund-request:<key>: test_derived_keys_and_ids_fit"
     ),
+    "path:token": "a signed survey token, verified and its survey id claimed: "
+    "ids the worker signed, which fit CsatResponse's columns",
+    "GET /csat/{token} query:score": "parsed as a 1-5 integer score",
     "InboundEmail.subject": "a new ticket's subject only within MAX_SUBJECT_CHARS: "
     "test_values_derived_from_an_email_fit",
     "InboundEmail.in_reply_to": "Message-IDs looked up for threading",

@@ -38,6 +38,7 @@ def test_the_passthrough_lists() -> None:
         "domain.policy.approvals",
         "domain.policy.models",
         "domain.ticket.actions",
+        "domain.ticket.correspondence",
         "domain.ticket.ladder",
         "domain.ticket.notifications",
         "domain.ticket.requests",
