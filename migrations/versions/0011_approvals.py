@@ -1,7 +1,7 @@
 """approvals and ledger_entries: refunds, credits and cancellations by authority level
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from store.base import UtcDateTime
 
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
