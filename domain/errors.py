@@ -40,3 +40,15 @@ class NotAssignable(DomainError):
 
     status_code = 409
     code = "not_assignable"
+
+
+class NotApprover(DomainError):
+    """The caller's role may not decide this approval at the rung it waits on."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class ApprovalNotFound(DomainError):
+    status_code = 404
+    code = "not_found"

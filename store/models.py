@@ -24,13 +24,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.approval_models import ApprovalRow, LedgerEntry
 from store.base import Base, BigIntId, Document, UtcDateTime
 from store.webhook_models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "ApprovalRow",
     "Base",
     "BigIntId",
     "Document",
+    "LedgerEntry",
     "UtcDateTime",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -109,6 +109,8 @@ TABLES = (
     "idempotency_keys",
     "ticket_numbers",
     "assignments",
+    "approvals",
+    "ledger_entries",
 )
 
 

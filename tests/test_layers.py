@@ -3,8 +3,9 @@ source with `ast`, so a forbidden import fails here before it runs anywhere.
 
 Lowest first: `domain` (pure), `store`, `activities` and `workflows`, `runtime`, then the
 two processes `api` and `worker`, then the commands `ticketflow`. Inside `domain`: the
-vocabulary (`enums`, `errors`), then `sla`, `policy`, `ticket`, `intake`. An import under
-`if TYPE_CHECKING:` is for annotations only and never runs, so it does not count.
+vocabulary (`enums`, `errors`), then `sla`, `policy`, `approvals`, `ticket`, `intake`. An
+import under `if TYPE_CHECKING:` is for annotations only and never runs, so it does not
+count.
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "faults": ("domain", "store", "workflows", "runtime", "ticketflow", "tests"),
 }
 # Inside domain, lowest first; each may import those before it (and enums, errors).
-DOMAIN_ORDER = ("domain.sla", "domain.policy", "domain.ticket", "domain.intake")
+DOMAIN_ORDER = (
+    "domain.sla",
+    "domain.policy",
+    "domain.approvals",
+    "domain.ticket",
+    "domain.intake",
+)
 DOMAIN_BASE = ("domain.enums", "domain.errors")
 
 

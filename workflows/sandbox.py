@@ -28,6 +28,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 DATA = (
     "domain.enums",
     "domain.errors",
+    "domain.approvals.models",
+    "domain.policy.approvals",
     "domain.policy.models",
     "domain.ticket.actions",
     "domain.ticket.correspondence",
@@ -39,15 +41,19 @@ DATA = (
 )
 ARITHMETIC = ("domain.sla",)
 DECISIONS = (
+    "domain.approvals.decide",
     "domain.ticket.agent",
     "domain.ticket.aggregate",
+    "domain.ticket.approvals",
     "domain.ticket.change",
     "domain.ticket.clocks",
+    "domain.ticket.credits",
     "domain.ticket.customer",
     "domain.ticket.escalation",
     "domain.ticket.timers",
     "domain.ticket.transitions",
     "domain.ticket.unresolved",
+    "workflows.approvals_of_ticket",
     "workflows.details",
     "workflows.effects",
     "workflows.mail",

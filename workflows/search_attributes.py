@@ -31,6 +31,9 @@ CUSTOMER_PLAN = SearchAttributeKey.for_keyword("CustomerPlan")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 NEXT_SLA_DUE_AT = SearchAttributeKey.for_datetime("NextSlaDueAt")
+APPROVAL_PENDING = SearchAttributeKey.for_bool("ApprovalPending")
+"""True while a refund, credit or cancellation of the ticket waits on an approver (unset
+otherwise, so tickets from before approvals publish nothing new)."""
 FAILED_EFFECTS = SearchAttributeKey.for_keyword_list("FailedEffects")
 """`email` once an email was given up on, `store` while the store refuses the ticket's data."""
 
@@ -45,6 +48,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     SLA_BREACHED,
     NEXT_SLA_DUE_AT,
     FAILED_EFFECTS,
+    APPROVAL_PENDING,
 )
 
 
@@ -60,6 +64,7 @@ def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any
         (ESCALATION_LEVEL, state.escalation_level),
         (SLA_BREACHED, state.sla_breached),
         (NEXT_SLA_DUE_AT, next_due_at(list(state.clocks.values()))),
+        (APPROVAL_PENDING, True if state.approvals_pending else None),
     ]
 
 

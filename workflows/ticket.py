@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from domain.approvals.models import ApprovalOutcome, ApprovalStarted, ApprovalView
 from domain.enums import EventType
 from domain.errors import DomainError
 from domain.ticket.actions import (
@@ -37,10 +38,11 @@ from domain.ticket.actions import (
     Resolve,
 )
 from domain.ticket.aggregate import Ticket
-from domain.ticket.change import Effects
+from domain.ticket.change import CreditAsk, Effects
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
+from workflows.approvals_of_ticket import TicketApprovals
 from workflows.details import OperatorView
 from workflows.effects import EffectDrains, Pending
 from workflows.timer import WakeupTimer
@@ -83,6 +85,7 @@ class TicketWorkflow:
             carried=pending,
             row_recorded=input.carried is None and input.recorded_seq > 0,
         )
+        self._approvals = TicketApprovals(ticket=lambda: self._ticket, queue=self._queue)
         self._view = OperatorView(
             {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         )
@@ -98,6 +101,12 @@ class TicketWorkflow:
     def _queue(self, effects: Effects) -> None:
         self._effects.queue(effects)
         self._changed = True
+        for ask in effects.credit_asks:
+            self._ask_credit(ask)
+
+    def _ask_credit(self, ask: CreditAsk) -> None:
+        """An automatic credit the policy sends through an approver: its own approval."""
+        self._approvals.ask_credit(ask)
 
     def _email_failed(self, notification: Notification, error: str) -> None:
         """An email given up on (refused for good, or past its deadline) goes on the timeline."""
@@ -224,6 +233,21 @@ class TicketWorkflow:
     @rate.validator
     def _validate_rate(self, rate: Rate) -> None:
         self._validate(lambda t: t.validate_rate(rate))
+
+    @workflow.update
+    async def request_approval(self, ask: ApprovalStarted) -> ApprovalView:
+        """A refund, credit or cancellation for an approver: a child `ApprovalWorkflow`
+        (`<ticket>-R<n>`); the ticket waits on hold until it is decided."""
+        return await self._approvals.start(ask)
+
+    @request_approval.validator
+    def _validate_request_approval(self, ask: ApprovalStarted) -> None:
+        self._validate(lambda t: t.validate_approval_request())
+
+    @workflow.signal
+    def approval_decided(self, outcome: ApprovalOutcome) -> None:
+        """An approval of this ticket was decided: off the pending list (and off hold)."""
+        self._queue(self._ticket.approval_decided(outcome, workflow.now()))
 
     @workflow.signal
     def retry_effects(self) -> None:

@@ -14,9 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from domain.approvals.models import ApprovalOutcome, ApprovalStarted
 from domain.enums import EventType, Metric
 from domain.sla import clocks as sla
-from domain.ticket import agent, clocks, customer, escalation, timers, transitions, unresolved
+from domain.ticket import (
+    agent,
+    approvals,
+    clocks,
+    customer,
+    escalation,
+    timers,
+    transitions,
+    unresolved,
+)
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -74,6 +84,7 @@ class Ticket:
             escalation=started.escalation,
             mail=started.mail,
             related_ticket_id=started.related_ticket_id,
+            approvals=started.approvals,
         )
         change = Change(state, started.mail_domain)
         unresolved.follow_ladder(change)
@@ -138,6 +149,9 @@ class Ticket:
     def validate_rate(self, rate: Rate) -> None:
         customer.check_rate(self.state)
 
+    def validate_approval_request(self) -> None:
+        approvals.check_request(self.state)
+
     # -- the agents' actions ---------------------------------------------------------------------
 
     def reply(self, reply: AgentReply, at: datetime) -> Effects:
@@ -177,6 +191,14 @@ class Ticket:
 
     def rate(self, rate: Rate, at: datetime) -> Effects:
         return self._apply(lambda change: customer.rate(change, rate, at))
+
+    # -- approvals (each one an `ApprovalWorkflow`, a child of the ticket) -----------------------
+
+    def request_approval(self, started: ApprovalStarted, at: datetime) -> Effects:
+        return self._apply(lambda change: approvals.request(change, started, at))
+
+    def approval_decided(self, outcome: ApprovalOutcome, at: datetime) -> Effects:
+        return self._apply(lambda change: approvals.decided(change, outcome, at))
 
     def note_notification(
         self,

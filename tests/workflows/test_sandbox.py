@@ -18,12 +18,12 @@ from workflows.sandbox import ARITHMETIC, DATA, DECISIONS, PASSTHROUGH_MODULES
 # a given version (`holidays` serves calendars not yet resolved, which no workflow sees) and,
 # in the workflow's helpers, the SDK's workflow API (its clock is `workflow.now()`).
 PURE_LIBRARIES = {
-    "__future__", "collections", "dataclasses", "datetime", "enum", "functools", "hashlib",
-    "itertools", "re", "typing", "unicodedata", "zoneinfo", "pydantic", "holidays",
+    "__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "functools",
+    "hashlib", "itertools", "re", "typing", "unicodedata", "zoneinfo", "pydantic", "holidays",
 }  # fmt: skip
 WORKFLOW_LIBRARIES = {"asyncio", "contextlib", "temporalio"}
 # Parents of listed modules, imported afresh in the sandbox: each holds only a docstring.
-PACKAGES = {"domain", "domain.policy", "domain.ticket", "workflows"}
+PACKAGES = {"domain", "domain.approvals", "domain.policy", "domain.ticket", "workflows"}
 
 
 def _passed_through(name: str) -> bool:
@@ -34,6 +34,8 @@ def test_the_passthrough_lists() -> None:
     assert DATA == (
         "domain.enums",
         "domain.errors",
+        "domain.approvals.models",
+        "domain.policy.approvals",
         "domain.policy.models",
         "domain.ticket.actions",
         "domain.ticket.correspondence",
@@ -45,15 +47,19 @@ def test_the_passthrough_lists() -> None:
     )
     assert ARITHMETIC == ("domain.sla",)
     assert DECISIONS == (
+        "domain.approvals.decide",
         "domain.ticket.agent",
         "domain.ticket.aggregate",
+        "domain.ticket.approvals",
         "domain.ticket.change",
         "domain.ticket.clocks",
+        "domain.ticket.credits",
         "domain.ticket.customer",
         "domain.ticket.escalation",
         "domain.ticket.timers",
         "domain.ticket.transitions",
         "domain.ticket.unresolved",
+        "workflows.approvals_of_ticket",
         "workflows.details",
         "workflows.effects",
         "workflows.mail",
@@ -112,6 +118,7 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
     assert {module: names for module, names in blocks.items() if names} == {
         "workflows.effects": {"activities.dispatch", "activities.projection", "store.rows"},
         "workflows.mail": {"activities.email"},
+        "workflows.approval": {"activities.approvals", "activities.email"},
     }
 
 
@@ -159,12 +166,13 @@ def test_replaying_a_history_imports_no_holidays() -> None:
         from temporalio.client import WorkflowHistory
         from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.worker import Replayer
+        from workflows.approval import ApprovalWorkflow
         from workflows.sandbox import sandbox_runner
         from workflows.ticket import TicketWorkflow
 
         async def main():
             replayer = Replayer(
-                workflows=[TicketWorkflow],
+                workflows=[TicketWorkflow, ApprovalWorkflow],
                 data_converter=pydantic_data_converter,
                 workflow_runner=sandbox_runner(),
             )
