@@ -80,3 +80,7 @@ class EventType(StrEnum):
     SLA_PAUSED = "sla_paused"
     SLA_RESUMED = "sla_resumed"
     NOTIFICATION_FAILED = "notification_failed"
+    INCIDENT_LINKED = "incident_linked"
+    INCIDENT_UNLINKED = "incident_unlinked"
+    INCIDENT_UPDATE = "incident_update"
+    PARENT_LINKED = "parent_linked"

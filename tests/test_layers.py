@@ -47,7 +47,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "faults": ("domain", "store", "workflows", "runtime", "ticketflow", "tests"),
 }
 # Inside domain, lowest first; each may import those before it (and enums, errors).
-DOMAIN_ORDER = ("domain.sla", "domain.policy", "domain.ticket", "domain.intake")
+DOMAIN_ORDER = (
+    "domain.sla",
+    "domain.policy",
+    "domain.ticket",
+    "domain.incident",
+    "domain.intake",
+)
 DOMAIN_BASE = ("domain.enums", "domain.errors")
 
 

@@ -31,6 +31,8 @@ CUSTOMER_PLAN = SearchAttributeKey.for_keyword("CustomerPlan")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 NEXT_SLA_DUE_AT = SearchAttributeKey.for_datetime("NextSlaDueAt")
+INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")
+"""The major incident a ticket is linked to: `IncidentId="INC-000001"` lists its tickets."""
 FAILED_EFFECTS = SearchAttributeKey.for_keyword_list("FailedEffects")
 """`email` once an email was given up on, `store` while the store refuses the ticket's data."""
 
@@ -45,6 +47,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     SLA_BREACHED,
     NEXT_SLA_DUE_AT,
     FAILED_EFFECTS,
+    INCIDENT_ID,
 )
 
 
@@ -60,6 +63,7 @@ def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any
         (ESCALATION_LEVEL, state.escalation_level),
         (SLA_BREACHED, state.sla_breached),
         (NEXT_SLA_DUE_AT, next_due_at(list(state.clocks.values()))),
+        (INCIDENT_ID, state.incident_id),
     ]
 
 

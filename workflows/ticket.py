@@ -38,6 +38,7 @@ from domain.ticket.actions import (
 )
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import Effects
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
@@ -47,6 +48,10 @@ from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
 
+INCIDENT_LINKS = "incident-links"
+"""Patch: a ticket that leaves its incident by itself (reopened) tells the incident."""
+TICKET_LEFT_SIGNAL = "ticket_left"
+"""`IncidentWorkflow`'s signal, named here so the ticket need not import the incident."""
 KEEP_UNCHANGED_TIMER = "keep-unchanged-timer"
 """Patch: one timer kept while the wakeup instant is unchanged (before: re-created per wake)."""
 
@@ -92,6 +97,22 @@ class TicketWorkflow:
     def _queue(self, effects: Effects) -> None:
         self._effects.queue(effects)
         self._changed = True
+        if effects.left_incidents and workflow.patched(INCIDENT_LINKS):
+            for incident_id in effects.left_incidents:
+                self._effects.spawn(self._tell_incident(incident_id))
+
+    async def _tell_incident(self, incident_id: str) -> None:
+        """The incident counts this ticket out; an incident that has ended needs no telling."""
+        handle = workflow.get_external_workflow_handle(incident_id)
+        try:
+            await handle.signal(TICKET_LEFT_SIGNAL, self._ticket.state.ticket_id)
+        except Exception as err:  # the incident completed (its report is in): nothing to tell
+            workflow.logger.info(
+                "incident %s not told of %s leaving: %s",
+                incident_id,
+                self._ticket.state.ticket_id,
+                err,
+            )
 
     def _email_failed(self, notification: Notification, error: str) -> None:
         """An email given up on (refused for good, or past its deadline) goes on the timeline."""
@@ -218,6 +239,32 @@ class TicketWorkflow:
     @rate.validator
     def _validate_rate(self, rate: Rate) -> None:
         self._validate(lambda t: t.validate_rate(rate))
+
+    @workflow.update
+    def link_incident(self, link: IncidentLink) -> TicketBrief:
+        """Sent by the incident's link fan-out: the ticket joins the incident."""
+        return self._apply(lambda t, now: t.link_incident(link, now))
+
+    @link_incident.validator
+    def _validate_link_incident(self, link: IncidentLink) -> None:
+        self._validate(lambda t: t.validate_link_incident(link))
+
+    @workflow.update
+    def unlink_incident(self, link: IncidentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.unlink_incident(link, now))
+
+    @workflow.update
+    def incident_notice(self, notice: IncidentNotice) -> TicketBrief:
+        """An incident's public update or resolution: applied once per `update_id`."""
+        return self._apply(lambda t, now: t.incident_notice(notice, now))
+
+    @workflow.update
+    def link_parent(self, link: ParentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.link_parent(link, now))
+
+    @link_parent.validator
+    def _validate_link_parent(self, link: ParentLink) -> None:
+        self._validate(lambda t: t.validate_link_parent(link))
 
     @workflow.signal
     def retry_effects(self) -> None:

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from domain.enums import Channel, Plan, Priority
 from domain.policy.checks import Problem, reference_problems
+from domain.policy.incidents import IncidentSpec, incident_problems
 from domain.policy.models import (
     AgentSpec,
     EscalationSpec,
@@ -55,6 +56,7 @@ class SupportPolicy(PolicyModel):
     escalation: EscalationSpec
     lifecycle: LifecycleSpec = LifecycleSpec()
     inbound: InboundSpec = InboundSpec()
+    incidents: IncidentSpec = IncidentSpec()
     languages: list[str] = Field(default_factory=lambda: ["en", "ms", "mk"], min_length=1)
     default_language: str = "en"
     templates_dir: str | None = None
@@ -72,11 +74,20 @@ class SupportPolicy(PolicyModel):
 
     @model_validator(mode="after")
     def _check_references(self) -> SupportPolicy:
-        problems = reference_problems(self)
+        problems = reference_problems(self) + incident_problems(
+            self.incidents,
+            priorities=self.priority_ids(),
+            levels=[level.name for level in self.escalation.levels],
+            agents=self.agents,
+        )
         if problems:
             # Not a ValueError on purpose: pydantic lets it through with its key paths intact.
             raise PolicyError(problems)
         return self
+
+    def priority_ids(self) -> list[str]:
+        """The priorities tickets and incidents (as severity) may have, most urgent first."""
+        return [priority.value for priority in Priority]
 
     def select_sla(
         self,

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from domain.enums import EventType, Metric
 from domain.sla import clocks as sla
-from domain.ticket import agent, clocks, customer, escalation, timers, transitions
+from domain.ticket import agent, clocks, customer, escalation, links, timers, transitions
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -32,7 +32,8 @@ from domain.ticket.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects
+from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects, agent_actor
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketStarted, TicketState
 
@@ -159,6 +160,29 @@ class Ticket:
 
     def close(self, close: Close, at: datetime) -> Effects:
         return self._apply(lambda change: agent.close(change, close, at))
+
+    # -- links: a major incident, a parent ----------------------------------------------------
+
+    def validate_link_incident(self, link: IncidentLink) -> None:
+        links.check_link_incident(self.state, link)
+
+    def validate_link_parent(self, link: ParentLink) -> None:
+        links.check_link_parent(self.state, link)
+
+    def link_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_incident(change, link, at))
+
+    def unlink_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        actor = agent_actor(link.actor)
+        return self._apply(
+            lambda change: links.unlink_incident(change, link.incident_id, at, actor, "unlinked")
+        )
+
+    def incident_notice(self, notice: IncidentNotice, at: datetime) -> Effects:
+        return self._apply(lambda change: links.apply_notice(change, notice, at))
+
+    def link_parent(self, link: ParentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_parent(change, link, at))
 
     # -- the customer's side ---------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ class Effects:
     notifications: list[Notification] = field(default_factory=list)
     freed_teams: list[str] = field(default_factory=list)
     """Teams where an agent's capacity freed up: their queues may be dispatched."""
+    left_incidents: list[str] = field(default_factory=list)
+    """Incidents this ticket left by itself (reopened): each is told, once."""
 
 
 class Change:

@@ -82,6 +82,12 @@ class TicketState(BaseModel):
     """Message-ID of the acknowledgment: every later email threads under it."""
     notifications_failed: int = 0
     """Emails given up on (refused for good, or not delivered by their deadline)."""
+    incident_id: str | None = None
+    """The major incident this ticket is linked to: its public updates reach the customer."""
+    incident_updates: list[str] = []
+    """Ids of the incident updates already applied (the latest few hundred): each once."""
+    parent_id: str | None = None
+    """The ticket this one is a child of: the parent is not resolved while this is open."""
 
     @property
     def sla_breached(self) -> bool:

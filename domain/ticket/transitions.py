@@ -84,6 +84,14 @@ def reopen(change: Change, at: datetime, who: str, reason: str) -> None:
     count = change.state.reopen_count + 1
     change.update(reopen_count=count, resolved_at=None)
     change.event(EventType.REOPENED, at, who, reason=reason, count=count)
+    if (incident_id := change.state.incident_id) is not None:
+        # The incident resolved it, the customer says it is not over: it is this ticket's own
+        # problem now, so it leaves the incident (which is told, `Effects.left_incidents`).
+        change.update(incident_id=None)
+        change.event(
+            EventType.INCIDENT_UNLINKED, at, who, incident_id=incident_id, reason="reopened"
+        )
+        change.effects.left_incidents.append(incident_id)
     set_status(change, Status.OPEN, at, who)
     clocks.restart_resolution(change, at)
     if count == change.state.escalation.reopen_threshold:

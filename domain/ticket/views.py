@@ -42,6 +42,9 @@ class TicketBrief(BaseModel):
     sla_policy: SlaPolicyView
     sla: dict[Metric, ClockView]
     last_event_seq: int
+    incident_id: str | None = None
+    """The major incident the ticket is linked to, if any."""
+    parent_id: str | None = None
 
 
 class TicketView(TicketBrief):
@@ -76,6 +79,8 @@ def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
             reason=state.sla.reason,
         ),
         sla={metric: clock_view(state.sla, clock, now) for metric, clock in state.clocks.items()},
+        incident_id=state.incident_id,
+        parent_id=state.parent_id,
         last_event_seq=state.last_seq,
     )
 
