@@ -1,4 +1,4 @@
-"""The ticketflow worker: runs `TicketWorkflow` and its activities.
+"""The ticketflow worker: runs `TicketWorkflow`, `IncidentWorkflow` and their activities.
 
 `main()` is one worker process. `run_processes(n)` is `ticketflow worker --processes N`:
 N such processes, each with its own Temporal client, event loop and workflow cache, polling
@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.incidents import IncidentActivities
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from activities.webhook_dispatch import WebhookDispatcher, running
@@ -40,6 +41,7 @@ from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
 from workflows.sandbox import sandbox_runner
+from workflows.incident import IncidentWorkflow
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("ticketflow.worker")
@@ -61,6 +63,7 @@ def build_worker(
     projection: ProjectionActivities,
     email: EmailActivities,
     dispatch: DispatchActivities,
+    incidents: IncidentActivities,
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
 ) -> Worker:
@@ -68,12 +71,15 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow],
+        workflows=[TicketWorkflow, IncidentWorkflow],
         activities=[
             projection.record_ticket,
             email.send_emails,
             email.send_email,
             dispatch.dispatch_queue,
+            incidents.record_incident,
+            incidents.link_tickets,
+            incidents.deliver,
         ],
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent_activities,
@@ -119,6 +125,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, renderer, settings.mail_from),
         dispatch=DispatchActivities(sessions, client, policy),
+        incidents=IncidentActivities(sessions, client),
         max_cached_workflows=settings.worker_max_cached_workflows,
     )
     log.info(

@@ -382,11 +382,13 @@ class Incident:
                     self.mail_domain,
                 ),
                 context={
-                    "incident_id": state.incident_id,
-                    "title": state.title,
-                    "severity": state.severity,
-                    "component": state.component,
+                    # The ticket templates' common names: the incident's id, title, severity.
+                    "ticket_id": state.incident_id,
+                    "subject": state.title,
+                    "priority": state.severity,
                     "status": state.status.value,
+                    "requester_name": None,
+                    "component": state.component,
                     "commander": state.commander,
                     "linked": len(state.linked),
                     **context,

@@ -45,9 +45,11 @@ EXTRA_VARIABLES: dict[str, frozenset[str]] = {
     "sla_breach_apology": frozenset({"metric"}),
     "csat_survey": frozenset({"survey_url", "scores"}),
     "low_csat_followup": frozenset({"score", "comment", "manager_name"}),
+    "incident_update": frozenset({"body", "incident_id", "incident_status"}),
+    "incident_escalation": frozenset({"level_name", "reason", "component", "commander", "linked"}),
 }
 TEMPLATES = tuple(EXTRA_VARIABLES)
-INTERNAL = frozenset({"escalation_alert"})
+INTERNAL = frozenset({"escalation_alert", "incident_escalation"})
 CUSTOMER = tuple(name for name in TEMPLATES if name not in INTERNAL)
 # These subjects are only the ticket tag and the ticket's own subject, in every language.
 UNTRANSLATED_SUBJECTS = frozenset({"acknowledgment", "agent_reply"})
@@ -88,6 +90,18 @@ FULL_EXTRA: dict[str, dict[str, Any]] = {
         "comment": f"Far too slow {SCRIPT}",
         "manager_name": "Maja Petrova",
     },
+    "incident_update": {
+        "body": f"Payments are failing for some customers {SCRIPT}",
+        "incident_id": "INC-000001",
+        "incident_status": "identified",
+    },
+    "incident_escalation": {
+        "level_name": "Management",
+        "reason": f"update breached {SCRIPT}",
+        "component": "payments-api",
+        "commander": "alice",
+        "linked": 120,
+    },
 }
 # The values that may be None (or empty) set so; the rest as in FULL_EXTRA.
 EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
@@ -98,6 +112,7 @@ EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
     "escalation_alert": {"agent": None, "impact": None, "actions_taken": [], "ticket_url": None},
     "csat_survey": {"survey_url": None, "scores": []},
     "low_csat_followup": {"comment": None, "manager_name": None},
+    "incident_escalation": {"commander": None},
 }
 VARIANTS = ("full", "empty")
 

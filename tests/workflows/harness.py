@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.incidents import IncidentActivities
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from domain.intake.decide import decide
@@ -46,6 +47,7 @@ async def running_worker(
         projection=ProjectionActivities(sessions),
         email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
         dispatch=DispatchActivities(sessions, client, policy),
+        incidents=IncidentActivities(sessions, client),
         max_cached_workflows=max_cached_workflows,
     )
     try:
