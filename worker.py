@@ -40,8 +40,8 @@ from runtime.processes import Process, describe_exit, spawn
 from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
-from workflows.sandbox import sandbox_runner
 from workflows.incident import IncidentWorkflow
+from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
 
 log = logging.getLogger("ticketflow.worker")

@@ -19,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.incident.actions import TicketOutcome
+from domain.incident.state import IncidentEvent
+from domain.incident.views import IncidentRowData, incident_event_row
 from domain.ticket.links import IncidentLink, IncidentNotice
 from store import incidents as store
 from store.engine import SessionMaker
@@ -30,8 +32,8 @@ CONCURRENCY = 20
 
 class IncidentProjection(BaseModel):
     incident_id: str
-    row: dict[str, Any]
-    events: list[dict[str, Any]]
+    row: IncidentRowData
+    events: list[IncidentEvent]
 
 
 class LinkBatch(BaseModel):
@@ -60,7 +62,11 @@ class IncidentActivities:
         """Idempotent: an older row and stored events change nothing."""
         try:
             async with self._sessions.begin() as session:
-                await store.record_incident(session, row=projection.row, events=projection.events)
+                await store.record_incident(
+                    session,
+                    row=projection.row.model_dump(),
+                    events=[incident_event_row(e) for e in projection.events],
+                )
         except (DataError, IntegrityError) as err:
             raise ApplicationError(
                 f"the store refused the data of {projection.incident_id}: "

@@ -33,7 +33,7 @@ from domain.incident.actions import (
 from domain.incident.aggregate import Incident
 from domain.incident.clocks import summary as wakeup_summary
 from domain.incident.state import IncidentEvent, IncidentState, IncidentWorkflowInput, PostedUpdate
-from domain.incident.views import current_details, incident_event_row, incident_row
+from domain.incident.views import current_details, incident_row
 from domain.ticket.notifications import Notification
 from workflows.mail import MailSender, failure_message
 from workflows.timer import WakeupTimer
@@ -286,7 +286,7 @@ class IncidentWorkflow:
             projection = IncidentProjection(
                 incident_id=self._incident.state.incident_id,
                 row=incident_row(self._incident.state),
-                events=[incident_event_row(e) for e in batch],
+                events=batch,
             )
             try:
                 await workflow.execute_activity_method(

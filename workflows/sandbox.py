@@ -28,6 +28,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 DATA = (
     "domain.enums",
     "domain.errors",
+    "domain.incident.actions",
+    "domain.incident.state",
     "domain.policy.models",
     "domain.ticket.actions",
     "domain.ticket.ladder",
@@ -38,12 +40,16 @@ DATA = (
 )
 ARITHMETIC = ("domain.sla",)
 DECISIONS = (
+    "domain.incident.aggregate",
+    "domain.incident.clocks",
+    "domain.incident.views",
     "domain.ticket.agent",
     "domain.ticket.aggregate",
     "domain.ticket.change",
     "domain.ticket.clocks",
     "domain.ticket.customer",
     "domain.ticket.escalation",
+    "domain.ticket.links",
     "domain.ticket.timers",
     "domain.ticket.transitions",
     "workflows.details",

@@ -7,28 +7,51 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from domain.incident.state import IncidentEvent, IncidentState
 
 
-def incident_row(state: IncidentState) -> dict[str, Any]:
-    return {
-        "id": state.incident_id,
-        "title": state.title,
-        "severity": state.severity,
-        "component": state.component,
-        "status": state.status.value,
-        "commander": state.commander,
-        "escalation_level": state.escalation_level,
-        "linked_count": len(state.linked),
-        "updates_sent": sum(1 for u in state.updates if u.state == "sent"),
-        "created_at": state.created_at,
-        "updated_at": state.updated_at,
-        "acknowledged_at": state.acknowledged_at,
-        "resolved_at": state.resolved_at,
-        "resolution": state.resolution,
-        "report_submitted_at": state.report_submitted_at,
-        "last_seq": state.last_seq,
-    }
+class IncidentRowData(BaseModel):
+    """The `incidents` row of a state (typed, so its times travel as times)."""
+
+    id: str
+    title: str
+    severity: str
+    component: str
+    status: str
+    commander: str | None
+    escalation_level: int
+    linked_count: int
+    updates_sent: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    report_submitted_at: datetime | None
+    last_seq: int
+
+
+def incident_row(state: IncidentState) -> IncidentRowData:
+    return IncidentRowData(
+        id=state.incident_id,
+        title=state.title,
+        severity=state.severity,
+        component=state.component,
+        status=state.status.value,
+        commander=state.commander,
+        escalation_level=state.escalation_level,
+        linked_count=len(state.linked),
+        updates_sent=sum(1 for u in state.updates if u.state == "sent"),
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        acknowledged_at=state.acknowledged_at,
+        resolved_at=state.resolved_at,
+        resolution=state.resolution,
+        report_submitted_at=state.report_submitted_at,
+        last_seq=state.last_seq,
+    )
 
 
 def incident_event_row(event: IncidentEvent) -> dict[str, Any]:
