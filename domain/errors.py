@@ -40,3 +40,21 @@ class NotAssignable(DomainError):
 
     status_code = 409
     code = "not_assignable"
+
+
+class IncidentNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class OpenChildren(InvalidTransition):
+    """A parent ticket with open children, resolved without resolving them too."""
+
+    code = "open_children"
+
+
+class NotApprover(DomainError):
+    """A public incident update approved by someone the policy does not name."""
+
+    status_code = 403
+    code = "forbidden"
