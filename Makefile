@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/pytest
 
+# Tests too slow for every run (a broadcast to 1,000 linked tickets): `-m slow`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow -p no:cacheprovider -s
+
 # The fault suite: real processes killed, stopped and restarted; each case prints its figures.
 faults: $(STAMP)
 	$(BIN)/pytest faults -p no:cacheprovider -s

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.incident.actions import TicketOutcome
+from domain.incident.actions import Outcome, TicketOutcome
 from domain.incident.state import IncidentEvent
 from domain.incident.views import IncidentRowData, incident_event_row
 from domain.ticket.links import IncidentLink, IncidentNotice
@@ -121,7 +121,12 @@ class IncidentActivities:
         return [done[t] for t in ticket_ids]
 
     async def _send(
-        self, ticket_id: str, update: str, arg: BaseModel, update_id: str | None, ok: str
+        self,
+        ticket_id: str,
+        update: str,
+        arg: BaseModel,
+        update_id: str | None,
+        ok: Outcome,
     ) -> TicketOutcome:
         handle = self._client.get_workflow_handle(ticket_id)
         try:
@@ -133,7 +138,7 @@ class IncidentActivities:
                 raise
             return TicketOutcome(ticket_id=ticket_id, outcome="missing", reason="no such ticket")
         status = brief.get("status") if isinstance(brief, dict) else None
-        return TicketOutcome(ticket_id=ticket_id, outcome=ok, status=status)  # type: ignore[arg-type]
+        return TicketOutcome(ticket_id=ticket_id, outcome=ok, status=status)
 
 
 def _message(err: WorkflowUpdateFailedError) -> str:

@@ -274,7 +274,10 @@ class IncidentWorkflow:
                 f"{broadcast.update_id} to tickets {first}-{first + len(ids) - 1}",
             )
             self._delivering = False
-            self._act(lambda i, done=outcomes: i.delivered(done, workflow.now()))
+            self._delivered(outcomes)
+
+    def _delivered(self, outcomes: list[TicketOutcome]) -> None:
+        self._act(lambda i: i.delivered(outcomes, workflow.now()))
 
     async def _record_loop(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from domain.incident.state import (
     Broadcast,
     ClockName,
     EscalationTarget,
+    IncidentClock,
     IncidentEvent,
     IncidentEventType,
     IncidentStarted,
@@ -95,7 +96,7 @@ class Incident:
         )
         return seq
 
-    def _set_clock(self, clock: clocks.IncidentClock) -> None:
+    def _set_clock(self, clock: IncidentClock) -> None:
         self._update(clocks={**self.state.clocks, clock.name: clock})
 
     def _meet(self, name: ClockName, at: datetime) -> None:

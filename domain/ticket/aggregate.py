@@ -46,7 +46,7 @@ class Ticket:
         self.state = state
         self.mail_domain = mail_domain
 
-    def _apply(self, step: Callable[[Change], None]) -> Effects:
+    def _apply(self, step: Callable[[Change], object]) -> Effects:
         change = Change(self.state, self.mail_domain)
         step(change)
         self.state = change.state

@@ -77,7 +77,8 @@ async def test_an_outage_from_first_reports_to_the_post_incident_report(api: Api
     await api.mailbox.wait_for(9)
 
     async def all_resolved() -> bool:
-        return (await _incident(api, incident_id))["linked_by_status"] == {"resolved": 3}
+        counts: dict[str, int] = (await _incident(api, incident_id))["linked_by_status"]
+        return counts == {"resolved": 3}
 
     await eventually(all_resolved, timeout=20)
     timeline = (await api.http.get(f"/v1/tickets/{ids[1]}/events", headers=ALICE)).json()

@@ -53,8 +53,8 @@ async def test_three_linked_tickets_get_each_update_once_escalate_and_resolve_to
         )
         assert [o.outcome for o in linked.tickets] == ["linked"] * 3
         for ticket_id in ids:
-            state = await client.get_workflow_handle(ticket_id).query(TicketWorkflow.state)
-            assert state.incident_id == f"INC-{run}"
+            ticket = await client.get_workflow_handle(ticket_id).query(TicketWorkflow.state)
+            assert ticket.incident_id == f"INC-{run}"
 
         first = await incident.execute_update(
             IncidentWorkflow.post_update,
@@ -88,7 +88,8 @@ async def test_three_linked_tickets_get_each_update_once_escalate_and_resolve_to
             handle = client.get_workflow_handle(ticket_id)
 
             async def resolved(handle=handle) -> bool:  # type: ignore[no-untyped-def]
-                return (await handle.query(TicketWorkflow.state)).status == Status.RESOLVED
+                status: Status = (await handle.query(TicketWorkflow.state)).status
+                return status == Status.RESOLVED
 
             await eventually(resolved, timeout=30)
         await eventually(lambda: _no_broadcast(incident), timeout=30)

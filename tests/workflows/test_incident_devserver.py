@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from temporalio.testing import WorkflowEnvironment
 
@@ -167,6 +168,7 @@ def _quiet(begin: TicketStarted) -> TicketStarted:
     return begin.model_copy(update={"acknowledge": False})
 
 
+@pytest.mark.slow
 async def test_a_thousand_linked_tickets_all_receive_a_broadcast(
     dev_env: WorkflowEnvironment, task_queue: str, sqlite_url: str, smtp: tuple[Mailbox, int]
 ) -> None:
