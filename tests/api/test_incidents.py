@@ -81,10 +81,13 @@ async def test_an_outage_from_first_reports_to_the_post_incident_report(api: Api
         return counts == {"resolved": 3}
 
     await eventually(all_resolved, timeout=20)
-    timeline = (await api.http.get(f"/v1/tickets/{ids[1]}/events", headers=ALICE)).json()
-    kinds = [e["type"] for e in timeline["items"]]
-    assert kinds.count("incident_update") == 1
-    assert kinds.count("resolved") == 1
+
+    async def on_the_timeline() -> bool:
+        timeline = (await api.http.get(f"/v1/tickets/{ids[1]}/events", headers=ALICE)).json()
+        kinds = [e["type"] for e in timeline["items"]]
+        return kinds.count("incident_update") == 1 and kinds.count("resolved") == 1
+
+    await eventually(on_the_timeline, timeout=20)
 
     reported = await api.http.post(
         f"/v1/incidents/{incident_id}/report",

@@ -116,6 +116,15 @@ async def test_three_linked_tickets_get_each_update_once_escalate_and_resolve_to
         ticket_states = [
             await client.get_workflow_handle(t).query(TicketWorkflow.state) for t in ids
         ]
+
+        async def projected() -> bool:
+            for ticket_id in ids:
+                kinds = Counter(e.type for e in await store_events(database_url, ticket_id))
+                if (kinds[EventType.INCIDENT_UPDATE], kinds[EventType.RESOLVED]) != (2, 1):
+                    return False
+            return True
+
+        await eventually(projected, timeout=30)  # the tickets' store projection drains
         events = {t: await store_events(database_url, t) for t in ids}
         rows = {t: await store_row(database_url, t) for t in ids}
 
