@@ -41,6 +41,8 @@ DATA = (
 ARITHMETIC = ("domain.sla",)
 DECISIONS = (
     "domain.incident.aggregate",
+    "domain.incident.alerts",
+    "domain.incident.broadcasts",
     "domain.incident.clocks",
     "domain.incident.views",
     "domain.ticket.agent",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from domain.errors import InvalidTransition
-from domain.incident import clocks
+from domain.incident import broadcasts, clocks
 from domain.incident.actions import (
     Acknowledge,
     ApproveUpdate,
@@ -23,8 +23,9 @@ from domain.incident.actions import (
     TicketOutcome,
     UnlinkTicket,
 )
+from domain.incident.alerts import staff_alerts
+from domain.incident.broadcasts import resolution_id, update_id
 from domain.incident.state import (
-    Broadcast,
     ClockName,
     EscalationTarget,
     IncidentClock,
@@ -35,8 +36,7 @@ from domain.incident.state import (
     IncidentStatus,
     PostedUpdate,
 )
-from domain.ticket.change import recipient_tag
-from domain.ticket.notifications import Notification, message_id, notification_key
+from domain.ticket.notifications import Notification
 
 RECENT_EVENTS = 5
 MAX_LINKED = 10_000
@@ -50,15 +50,6 @@ E = IncidentEventType
 class IncidentEffects:
     events: list[IncidentEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
-
-
-def update_id(incident_id: str, number: int) -> str:
-    """The key every linked ticket applies an update by, once: `INC-000001/u3`."""
-    return f"{incident_id}/u{number}"
-
-
-def resolution_id(incident_id: str) -> str:
-    return f"{incident_id}/resolution"
 
 
 class Incident:
@@ -257,18 +248,8 @@ class Incident:
             )
         self._broadcast(update.update_id, "update", update.body)
 
-    def _broadcast(self, key: str, kind: str, body: str) -> None:
-        recipients = sorted(self.state.linked)
-        if not recipients:
-            return
-        broadcast = Broadcast(
-            update_id=key,
-            kind="resolve" if kind == "resolve" else "update",
-            body=body,
-            incident_status=self.state.status,
-            ticket_ids=recipients,
-        )
-        self._update(broadcasts=[*self.state.broadcasts, broadcast])
+    def _broadcast(self, key: str, kind: Literal["update", "resolve"], body: str) -> None:
+        self._update(broadcasts=broadcasts.queued(self.state, key, kind, body))
 
     def _set_status(self, status: IncidentStatus, at: datetime, actor: str) -> None:
         if status == self.state.status:
@@ -306,25 +287,16 @@ class Incident:
         self._meet(ClockName.REPORT, at)
 
     def delivered(self, outcomes: list[TicketOutcome], at: datetime) -> None:
-        """One batch of the first broadcast went out: the ticket statuses seen are kept, a
-        ticket that is gone leaves; the broadcast is done once every recipient had it."""
-        broadcast = self.state.broadcasts[0]
-        linked = dict(self.state.linked)
-        for outcome in outcomes:
-            if outcome.ticket_id not in linked:
-                continue
-            if outcome.outcome == "missing":
-                del linked[outcome.ticket_id]
-            elif outcome.status is not None:
-                linked[outcome.ticket_id] = outcome.status
-        done = broadcast.done + len(outcomes)
-        rest = self.state.broadcasts[1:]
-        if done >= len(broadcast.ticket_ids):
-            self._update(linked=linked, broadcasts=rest, delivered=self.state.delivered + done)
-            self._event(E.BROADCAST_DONE, at, "system", update_id=broadcast.update_id, tickets=done)
-        else:
-            self._update(
-                linked=linked, broadcasts=[broadcast.model_copy(update={"done": done}), *rest]
+        """One batch of the first broadcast went out; it is done once every recipient had it."""
+        changes, finished = broadcasts.after_batch(self.state, outcomes)
+        self._update(**changes)
+        if finished is not None:
+            self._event(
+                E.BROADCAST_DONE,
+                at,
+                "system",
+                update_id=finished.update_id,
+                tickets=len(finished.ticket_ids),
             )
 
     # -- time -----------------------------------------------------------------------------------
@@ -362,39 +334,8 @@ class Incident:
         seq = self._event(
             E.ESCALATED, at, "system", level=target.level, name=target.name, reason=reason
         )
-        for recipient in target.recipients:
-            self._notify_staff(seq, recipient, reason=reason, level_name=target.name)
-
-    def _notify_staff(self, seq: int, recipient: str, **context: Any) -> None:
-        state = self.state
-        template = "incident_escalation"
-        self._effects.notifications.append(
-            Notification(
-                key=notification_key(state.incident_id, seq, template, recipient),
-                ticket_id=state.incident_id,
-                seq=seq,
-                template=template,
-                language="en",
-                recipient=recipient,
-                message_id=message_id(
-                    state.incident_id,
-                    seq,
-                    f"{template}.{recipient_tag(recipient)}",
-                    self.mail_domain,
-                ),
-                context={
-                    # The ticket templates' common names: the incident's id, title, severity.
-                    "ticket_id": state.incident_id,
-                    "subject": state.title,
-                    "priority": state.severity,
-                    "status": state.status.value,
-                    "requester_name": None,
-                    "component": state.component,
-                    "commander": state.commander,
-                    "linked": len(state.linked),
-                    **context,
-                },
-            )
+        self._effects.notifications += staff_alerts(
+            self.state, seq, target, reason, self.mail_domain
         )
 
     def next_wakeup(self) -> datetime | None:

@@ -48,6 +48,8 @@ def test_the_passthrough_lists() -> None:
     assert ARITHMETIC == ("domain.sla",)
     assert DECISIONS == (
         "domain.incident.aggregate",
+        "domain.incident.alerts",
+        "domain.incident.broadcasts",
         "domain.incident.clocks",
         "domain.incident.views",
         "domain.ticket.agent",
