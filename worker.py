@@ -29,10 +29,12 @@ from temporalio.worker import Worker
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.incidents import IncidentActivities
+from activities.letterhead import Letterhead
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from activities.webhook_dispatch import WebhookDispatcher, running
 from activities.webhooks import WebhookConfig, WebhookSender
+from domain.policy.support import SupportPolicy
 from domain.webhooks import parse_patterns
 from runtime.codec import settings_codec
 from runtime.policy_file import load_policy
@@ -87,6 +89,19 @@ def build_worker(
     )
 
 
+def letterhead(settings: Settings, policy: SupportPolicy) -> Letterhead:
+    """The brand (policy), the ticket links and the survey's signed links (settings)."""
+    secret = settings.csat_secret.get_secret_value().encode() if settings.csat_secret else None
+    if secret is None:
+        log.warning("no TICKETFLOW_CSAT_SECRET: surveys ask for a reply instead of links")
+    return Letterhead(
+        brand=policy.brand,
+        portal_url=settings.portal_url,
+        survey_url=settings.survey_base_url,
+        survey_secret=secret,
+    )
+
+
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     """Serve the task queue until `stop` is set, then drain and shut down."""
     policy = load_policy(settings.policy_file)
@@ -97,6 +112,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         if policy.templates_dir
         else None,
         fallback_language=policy.default_language,
+        vocabulary=policy.vocabulary,
     )
     mailer = SmtpMailer(
         SmtpConfig(
@@ -123,7 +139,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         client,
         settings.temporal_task_queue,
         projection=ProjectionActivities(sessions),
-        email=EmailActivities(sessions, mailer, renderer, settings.mail_from),
+        email=EmailActivities(
+            sessions, mailer, renderer, settings.mail_from, letterhead(settings, policy)
+        ),
         dispatch=DispatchActivities(sessions, client, policy),
         incidents=IncidentActivities(sessions, client),
         max_cached_workflows=settings.worker_max_cached_workflows,

@@ -11,6 +11,7 @@ from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.letterhead import Letterhead
 from activities.rendering import TemplateRenderer
 from activities.smtp import (
     PERMANENT_SMTP_ERROR,
@@ -37,9 +38,13 @@ __all__ = [
 
 
 def build_message(
-    notification: Notification, renderer: TemplateRenderer, mail_from: str
+    notification: Notification,
+    renderer: TemplateRenderer,
+    mail_from: str,
+    letterhead: Letterhead | None = None,
 ) -> EmailMessage:
-    rendered = renderer.render(notification.template, notification.language, notification.context)
+    context = (letterhead or Letterhead()).context(notification)
+    rendered = renderer.render(notification.template, notification.language, context)
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.utils.formataddr(
@@ -73,11 +78,14 @@ class EmailActivities:
         mailer: SmtpMailer,
         renderer: TemplateRenderer,
         mail_from: str,
+        letterhead: Letterhead | None = None,
     ) -> None:
+        """`letterhead`: the brand, ticket links and survey links the emails carry."""
         self._sessions = sessions
         self._mailer = mailer
         self._renderer = renderer
         self._mail_from = mail_from
+        self._letterhead = letterhead or Letterhead()
         # A claim outlives its holder only if the holder died: one SMTP step plus a margin.
         self._stale_after = mailer.step_timeout + STALE_CLAIM_MARGIN
 
@@ -118,7 +126,7 @@ class EmailActivities:
                 return known
         try:
             # A template that cannot render will not render on retry either: permanent.
-            message = build_message(notification, self._renderer, self._mail_from)
+            message = build_message(notification, self._renderer, self._mail_from, self._letterhead)
         except TemplateError as err:
             return await self._fail(notification, f"template {notification.template}: {err}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,10 @@ from jinja2 import (
     select_autoescape,
 )
 
+from domain.policy.vocabulary import Vocabulary
+
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,19 @@ class RenderedEmail:
 class TemplateRenderer:
     """Finds `<language>/<name>.{subject,txt,html}.j2`, falling back to English.
 
-    An operator's override folder (same layout) is searched before the built-in one.
+    An operator's override folder (same layout) is searched before the built-in one. Every
+    template also gets `priority_label` and `plan_label`: the labels the policy's vocabulary
+    (the one this worker runs with) gives the context's `priority` and `plan` ids, or the ids
+    themselves where it lists none.
     """
 
-    def __init__(self, override_dir: Path | None = None, fallback_language: str = "en") -> None:
+    def __init__(
+        self,
+        override_dir: Path | None = None,
+        fallback_language: str = "en",
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
+        self._vocabulary = vocabulary or Vocabulary()
         loaders = [FileSystemLoader(str(BUILTIN_TEMPLATES))]
         if override_dir is not None:
             loaders.insert(0, FileSystemLoader(str(override_dir)))
@@ -52,12 +65,23 @@ class TemplateRenderer:
             return template.render(**context)
         raise TemplateNotFound(f"{name}.{part} (language {language!r})")
 
+    def labels(self, context: dict[str, Any]) -> dict[str, str]:
+        """`priority_label` and `plan_label` for `context` (empty when it has no such id)."""
+        priority, plan = context.get("priority"), context.get("plan")
+        return {
+            "priority_label": self._vocabulary.priority_label(priority) if priority else "",
+            "plan_label": self._vocabulary.plan_label(plan) if plan else "",
+        }
+
     def render(self, name: str, language: str, context: dict[str, Any]) -> RenderedEmail:
+        context = {**self.labels(context), **context}
         subject = self._render(name, language, "subject", context)
         # A subject is one header line whatever the template or data did.
         subject = " ".join(subject.split())
+        # An optional paragraph left out leaves its blank lines: never more than one in a row.
+        text = _BLANK_LINES.sub("\n\n", self._render(name, language, "txt", context))
         return RenderedEmail(
             subject=subject,
-            text=self._render(name, language, "txt", context),
+            text=text,
             html=self._render(name, language, "html", context),
         )

@@ -16,9 +16,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.idempotency import earlier_result, update_id
-from domain.enums import Priority
+from domain.enums import PriorityId
 from domain.errors import InvalidTransition, NotAssignable, OpenChildren
 from domain.policy.support import SupportPolicy
+from domain.policy.vocabulary import check_known
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -148,21 +149,24 @@ class AgentActions:
         self,
         ticket_id: str,
         actor: str,
-        priority: Priority,
+        priority: PriorityId,
         reason: str,
         *,
         key: str | None = None,
     ) -> TicketBrief:
         """Re-applies the current policy file for the new priority, explicitly and on record."""
+        check_known("priority", priority, self._policy.vocabulary.priority_ids)
 
         async def send(handle: Handle, uid: str | None) -> TicketBrief:
             state = await handle.query(TicketWorkflow.state)
             sla = self._policy.select_sla(
-                priority=priority.value,
-                plan=state.requester.plan.value,
+                priority=priority,
+                plan=state.requester.plan,
                 category=state.category,
-                channel=state.channel.value,
+                channel=state.channel,
                 created_year=state.created_at.year,
+                requester_country=state.requester.country,
+                requester_timezone=state.requester.timezone,
             )
             change = ChangePriority(actor=actor, priority=priority, reason=reason, sla=sla)
             return await handle.execute_update(TicketWorkflow.change_priority, change, id=uid)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors, observability
+from api import errors, observability, openapi
 from api.agent_actions import AgentActions
 from api.auth import TokenTable, parse_tokens
 from api.codec import CodecCors
@@ -18,7 +18,7 @@ from api.incidents import IncidentService
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import codec, health, inbound, incidents, metrics, sla, tickets, webhooks
+from api.routes import codec, csat, health, inbound, incidents, metrics, sla, tickets, webhooks
 from api.service import TicketService
 from api.webhooks import WebhookService
 from domain.webhooks import parse_patterns
@@ -95,6 +95,10 @@ def create_app(
     app.state.tokens = token_table
     app.state.codec = settings_codec(settings)
     app.state.namespace = settings.temporal_namespace
+    app.state.policy = policy
+    app.state.csat_secret = (
+        settings.csat_secret.get_secret_value().encode() if settings.csat_secret else None
+    )
     # Added innermost first: latency (outermost) sees every answer, a refused rate never
     # reads its body, the body limit buffers what the NUL check and the routes read.
     app.add_middleware(RefuseNul)
@@ -104,6 +108,7 @@ def create_app(
         app.add_middleware(RequestRateLimit, tokens=token_table, settings=bounds)
     observability.install(app)
     errors.install(app)
+    openapi.install(app, policy.vocabulary)
     app.include_router(health.router)
     app.include_router(tickets.router)
     app.include_router(incidents.router)
@@ -111,6 +116,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(codec.router)
+    app.include_router(csat.router)
     app.include_router(
         inbound.build_router(
             ticket_prefix=settings.ticket_prefix,

@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.idempotency import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS, valid_key
 from api.service import TicketService
 from domain.enums import Role
+from domain.policy.support import SupportPolicy
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -42,6 +43,11 @@ def _principal(request: Request) -> Principal:
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown token")
     return principal
+
+
+def _policy(request: Request) -> SupportPolicy:
+    policy: SupportPolicy = request.app.state.policy
+    return policy
 
 
 def _bounds(request: Request) -> ApiSettings:
@@ -109,5 +115,6 @@ ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
 AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]
 StaffPrincipal = Annotated[Principal, Depends(require(Role.AGENT, Role.ADMIN))]
 BoundsDep = Annotated[ApiSettings, Depends(_bounds)]
+PolicyDep = Annotated[SupportPolicy, Depends(_policy)]
 MetricsScraper = Annotated[None, Depends(_metrics_scraper)]
 IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

@@ -26,6 +26,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.policy.support import SupportPolicy
+from domain.policy.vocabulary import Vocabulary
 from store.engine import SessionMaker
 from store.incidents import incident_metrics
 from store.metrics import LabelPair, TicketCounts, ticket_counts
@@ -202,10 +204,15 @@ class _Scrape(Collector):
             yield from collector.collect()
 
 
-async def _read_counts(sessions: SessionMaker) -> TicketCounts | None:
+async def _read_counts(
+    sessions: SessionMaker, vocabulary: Vocabulary | None
+) -> TicketCounts | None:
+    vocabulary = vocabulary or Vocabulary()
     try:
         async with asyncio.timeout(STORE_TIMEOUT_SECONDS), sessions() as session:
-            return await ticket_counts(session)
+            return await ticket_counts(
+                session, priorities=vocabulary.priority_ids, channels=vocabulary.channel_ids
+            )
     except Exception as err:  # a scrape reports the store down, it never fails
         log.warning("store metrics unavailable: %s: %s", type(err).__name__, err)
         return None
@@ -216,6 +223,7 @@ async def scrape(app: FastAPI) -> bytes:
     # An app built without `install` still reports the store and the process, not latency.
     metrics: ApiMetrics | None = getattr(app.state, "observability", None)
     registry = metrics.registry if metrics is not None else _new_registry()
-    counts = await _read_counts(app.state.sessions)
+    policy: SupportPolicy | None = getattr(app.state, "policy", None)
+    counts = await _read_counts(app.state.sessions, policy.vocabulary if policy else None)
     incidents = await _read_incident_counts(app.state.sessions) if counts is not None else None
     return generate_latest(_Scrape(registry, StoreCollector(counts), IncidentCollector(incidents)))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.enums import Priority
+from domain.enums import PriorityId
 from domain.ticket.requests import Body, SingleLine
 
 
@@ -29,13 +29,14 @@ class AssignBody(_Body):
 
 
 class PriorityBody(_Body):
-    priority: Priority
+    priority: PriorityId
     reason: SingleLine
 
 
 class EscalateBody(_Body):
     reason: SingleLine
-    level: Annotated[int, Field(ge=0, le=3)] | None = None
+    # Bounded here only for sanity; the ticket's own ladder decides (409 above its top).
+    level: Annotated[int, Field(ge=0, le=99)] | None = None
 
 
 class ReasonBody(_Body):
@@ -115,7 +116,8 @@ class SlaExplanation(BaseModel):
     reason: str
     calendar: str
     timezone: str
-    targets: dict[str, int | None]
+    targets: dict[str, int | str | None]
+    """Seconds of business time, or business days as "3bd"."""
     at_risk_percent: list[int]
     pauses: dict[str, list[str]]
     reopen: str

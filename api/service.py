@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.idempotency import earlier_result, follow_up_key, update_id
 from domain.errors import IdempotencyConflict
+from domain.intake.admission import admit
 from domain.intake.assignment import AgentLoad, choose_agent
 from domain.intake.decide import decide
 from domain.intake.inbound import idempotency_key as inbound_key
@@ -54,7 +55,7 @@ def static_summary(state: TicketState) -> str:
     can be trusted to find, so it stays in the workflow input, behind the payload codec. The
     summary is encrypted too when a codec is configured (the SDK encodes user metadata with
     it); it holds nothing personal, so a history read without the codec loses nothing."""
-    return f"[{state.priority.value}] {state.category} via {state.channel.value}"
+    return f"[{state.priority}] {state.category} via {state.channel}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class TicketService:
         acknowledgment (a quarantined email)."""
         now = datetime.now(UTC)
         digest = request_hash(request)
+        request = admit(self._policy.vocabulary, request)
         if idempotency_key is not None:
             async with self._sessions() as session:
                 known = await repository.find_idempotency_key(session, key=idempotency_key)

@@ -114,7 +114,7 @@ async def run_sla(ctx: Context, args: argparse.Namespace) -> tuple[list[Series],
 
     def idle(index: int) -> PlannedTicket:
         planned = factory.idle(index, now())
-        mix[f"{planned.started.priority.value}/{planned.started.request.requester.plan.value}"] += 1
+        mix[f"{planned.started.priority}/{planned.started.request.requester.plan}"] += 1
         return planned
 
     async def idle_intake() -> tuple[bool, str]:

@@ -140,10 +140,10 @@ class TicketFactory:
     ) -> PlannedTicket:
         routed = route(self.policy, request)
         sla = self._snapshot(
-            routed.priority.value,
-            request.requester.plan.value,
+            routed.priority,
+            request.requester.plan,
             routed.category,
-            request.channel.value,
+            request.channel,
             created_at.year,
         )
         if first_response_seconds is not None:

@@ -1,29 +1,37 @@
-"""The desk's shared vocabulary: string enums used by API, workflow, activities and store."""
+"""The desk's shared vocabulary: string enums and id shapes used by API, workflow, activities
+and store."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, StringConstraints
+
+# Priorities, plans and channels are the policy's vocabulary (`domain.policy.vocabulary`):
+# string ids, checked against the loaded policy at the edge (API, policy file). Here is only
+# their shape, so that any id fits every column and search attribute that holds one.
+VOCABULARY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
+MAX_VOCABULARY_ID_CHARS = 16
+_ID = StringConstraints(pattern=VOCABULARY_ID_PATTERN, max_length=MAX_VOCABULARY_ID_CHARS)
+# `x-vocabulary` names the policy list an id comes from: the API's OpenAPI description lists
+# the loaded policy's ids there (`api.openapi`).
+PriorityId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "priorities"})]
+"""A priority id of the policy's `priorities` (default P1-P4; a pack may add P0)."""
+PlanId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "plans"})]
+"""A plan id of the policy's `plans` (default starter, professional, enterprise)."""
+ChannelId = Annotated[str, _ID, Field(json_schema_extra={"x-vocabulary": "channels"})]
+"""A channel id of the policy's `channels` (default email, chat, phone, portal, api)."""
 
 
-class Priority(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
 
 
-class Plan(StrEnum):
-    STARTER = "starter"
-    PROFESSIONAL = "professional"
-    ENTERPRISE = "enterprise"
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    CHAT = "chat"
-    PHONE = "phone"
-    PORTAL = "portal"
-    API = "api"
+CountryCode = Annotated[
+    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{2}$", max_length=2)
+]
+"""An ISO 3166-1 alpha-2 country code, upper case ("GB", "US", "MK")."""
 
 
 class Status(StrEnum):

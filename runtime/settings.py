@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     payload_active_key: str | None = Field(default=None, alias="TICKETFLOW_PAYLOAD_ACTIVE_KEY")
     """The key id new payloads are encrypted with; default: the first of the keyring."""
     ticket_prefix: str = Field(default="TKT", alias="TICKETFLOW_TICKET_PREFIX")
+    portal_url: str | None = Field(default=None, alias="PORTAL_URL")
+    """Where customers and agents open a ticket: emails link `{PORTAL_URL}/tickets/{id}`."""
+    public_url: str | None = Field(default=None, alias="PUBLIC_URL")
+    """This API as customers reach it: survey links are `{PUBLIC_URL}/csat/{token}?score=N`
+    (default: `PORTAL_URL`, when the portal forwards `/csat/` to the API)."""
+    csat_secret: SecretStr | None = Field(default=None, alias="TICKETFLOW_CSAT_SECRET")
+    """Signs the survey's one-click links (HMAC-SHA256); the same value on every worker and
+    API replica. Unset: surveys carry no links and ask the customer to reply with a number."""
     api_host: str = Field(default="127.0.0.1", alias="API_HOST")
     api_port: int = Field(default=8000, alias="API_PORT")
     metrics_port: int | None = Field(default=None, alias="WORKER_METRICS_PORT")
@@ -82,6 +90,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tickets.db').resolve()}"
+
+    @property
+    def survey_base_url(self) -> str | None:
+        return self.public_url or self.portal_url
 
     @property
     def effective_temporal_address(self) -> str:

@@ -15,14 +15,15 @@ resolution the ticket has had, without reading its timeline.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import Channel, Metric, Priority
+from domain.enums import Metric
+from domain.policy.vocabulary import Vocabulary
 from store.models import SlaEventRow, Ticket
 from store.repository import OPEN_STATUSES
 
@@ -46,9 +47,17 @@ def _zeros(first: Iterable[str], second: Iterable[str]) -> Counter[LabelPair]:
     return Counter(dict.fromkeys(product(first, second), 0))
 
 
-async def ticket_counts(session: AsyncSession) -> TicketCounts:
-    """The counters and the backlog, as of now."""
-    priorities, channels = [p.value for p in Priority], [c.value for c in Channel]
+_DEFAULT = Vocabulary()
+
+
+async def ticket_counts(
+    session: AsyncSession,
+    *,
+    priorities: Sequence[str] = _DEFAULT.priority_ids,
+    channels: Sequence[str] = _DEFAULT.channel_ids,
+) -> TicketCounts:
+    """The counters and the backlog, as of now; every combination of the policy's
+    `priorities` and `channels` is listed, with zeros where nothing counts."""
     created, resolved = _zeros(priorities, channels), _zeros(priorities, channels)
     open_now = _zeros(OPEN_STATUSES, priorities)
     resolutions = func.coalesce(

@@ -87,7 +87,7 @@ class Ticket(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     category: Mapped[str] = mapped_column(String(50))
     team: Mapped[str | None] = mapped_column(String(50))
@@ -164,7 +164,7 @@ class SlaEventRow(Base):
     event: Mapped[str] = mapped_column(String(20))
     """`at_risk`, `breached` or `met`."""
     at: Mapped[datetime] = mapped_column(UtcDateTime())
-    priority: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_sla_events_metric_at", "metric", "event", "at"),)
 
@@ -221,3 +221,21 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CsatResponse(Base):
+    """A one-click survey link used: single use, claimed before the score reaches the ticket.
+
+    `survey_id` is `<ticket id>/<seq of the csat_requested event>` (`domain.ticket.survey_links`).
+    `outcome` is `pending` while the first request for the link is recording its score, then
+    `recorded` (the score is on the ticket) or `refused` (the ticket already had a score, by
+    an email reply say); a failure in between releases the claim, so the customer may click
+    again."""
+
+    __tablename__ = "csat_responses"
+
+    survey_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(40))
+    score: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -10,6 +10,7 @@ nearest-rank percentiles in `store.durations`; both backends agree exactly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,8 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, litera
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from domain.enums import Channel, Metric, Priority
+from domain.enums import Metric
+from domain.policy.vocabulary import Vocabulary
 from store.durations import durations
 from store.models import SlaEventRow, Ticket, TicketEventRow
 from store.report_figures import (
@@ -94,14 +96,19 @@ def _escalated(*, up_only: bool) -> ColumnElement[bool]:
     return event.exists()
 
 
-async def _created(session: AsyncSession, scope: _Scope) -> tuple[Volume, Rate]:
+_DEFAULT = Vocabulary()
+
+
+async def _created(
+    session: AsyncSession, scope: _Scope, channels: Sequence[str]
+) -> tuple[Volume, Rate]:
     """(volume, escalation rate) over the tickets created in the window."""
     rows = await session.execute(
         select(Ticket.channel, Ticket.category, func.count(), _count_if(_escalated(up_only=True)))
         .where(scope.within(Ticket.created_at), *scope.filters)
         .group_by(Ticket.channel, Ticket.category)
     )
-    by_channel, by_category = Counter({c.value: 0 for c in Channel}), Counter[str]()
+    by_channel, by_category = Counter(dict.fromkeys(channels, 0)), Counter[str]()
     escalated = 0
     for channel, category, count, escalated_here in rows:
         by_channel[channel] += count
@@ -199,14 +206,14 @@ async def _csat(session: AsyncSession, scope: _Scope) -> Csat:
     return Csat(average, count, asked, responded, percent(responded, asked))
 
 
-async def _backlog(session: AsyncSession, scope: _Scope) -> Backlog:
+async def _backlog(session: AsyncSession, scope: _Scope, priorities: Sequence[str]) -> Backlog:
     rows = await session.execute(
         select(Ticket.status, Ticket.priority, Ticket.team, func.count())
         .where(Ticket.status.in_(OPEN_STATUSES), *scope.filters)
         .group_by(Ticket.status, Ticket.priority, Ticket.team)
     )
     by_status = Counter(dict.fromkeys(OPEN_STATUSES, 0))
-    by_priority, by_team = Counter({p.value: 0 for p in Priority}), Counter[str]()
+    by_priority, by_team = Counter(dict.fromkeys(priorities, 0)), Counter[str]()
     for status, priority, team, count in rows:
         by_status[status] += count
         by_priority[priority] += count
@@ -223,12 +230,15 @@ async def summary(
     team: str | None = None,
     priority: str | None = None,
     channel: str | None = None,
+    priorities: Sequence[str] = _DEFAULT.priority_ids,
+    channels: Sequence[str] = _DEFAULT.channel_ids,
 ) -> Summary:
-    """Every metric over `[start, end)`; the backlog is as of now. Bounds must be aware."""
+    """Every metric over `[start, end)`; the backlog is as of now. Bounds must be aware.
+    `priorities` and `channels` (the policy's) are listed with zeros when nothing counts."""
     wanted = ((Ticket.team, team), (Ticket.priority, priority), (Ticket.channel, channel))
     filters = tuple(column == value for column, value in wanted if value is not None)
     scope = _Scope(_utc(start), _utc(end), filters)
-    volume, escalation = await _created(session, scope)
+    volume, escalation = await _created(session, scope, channels)
     first_contact, reopen = await _resolved_rates(session, scope)
     return Summary(
         volume=volume,
@@ -239,5 +249,5 @@ async def summary(
         escalation_rate=escalation,
         reopen_rate=reopen,
         csat=await _csat(session, scope),
-        backlog=await _backlog(session, scope),
+        backlog=await _backlog(session, scope, priorities),
     )

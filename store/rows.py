@@ -79,9 +79,9 @@ def ticket_facts(state: TicketState) -> TicketFacts:
     return TicketFacts(
         subject=state.subject,
         description=state.description,
-        channel=state.channel.value,
+        channel=state.channel,
         category=state.category,
-        plan=state.requester.plan.value,
+        plan=state.requester.plan,
         customer_id=state.requester.customer_id,
         requester_email=state.requester.email,
         language=state.requester.language,
@@ -94,7 +94,7 @@ def ticket_changes(state: TicketState) -> dict[str, Any]:
     """Every `TicketChanges` column for `state` (the workflow diffs two of these)."""
     return {
         "status": state.status.value,
-        "priority": state.priority.value,
+        "priority": state.priority,
         "team": state.team,
         "assignee": state.assignee,
         "escalation_level": state.escalation_level,

@@ -105,6 +105,7 @@ TABLES = (
     "webhook_deliveries",
     "webhook_subscriptions",
     "inbound_messages",
+    "csat_responses",
     "sla_events",
     "ticket_events",
     "tickets",

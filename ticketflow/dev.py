@@ -43,9 +43,11 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from functools import partial
+from pathlib import Path
 
 import httpx
 from pydantic import Field
@@ -69,6 +71,7 @@ from runtime.settings import Settings
 from ticketflow.devserver import start_temporal, temporal_binary, temporal_ready
 from ticketflow.stack import Backoff, Stack, ensure_port_free, say
 
+DEV_CSAT_SECRET_FILE = "csat-secret"  # noqa: S105 - a file name, not a secret
 DEV_TOKENS = (
     "dev-service-token:service,dev-agent-token:agent:alice,"
     "dev-agent2-token:agent:bob,dev-admin-token:admin"
@@ -140,6 +143,20 @@ def child_env(settings: Settings, options: DevOptions, base: Mapping[str, str]) 
     env.setdefault("CODEC_ALLOW_LOOPBACK", "true")
     env.setdefault("CODEC_UI_ORIGIN", f"http://127.0.0.1:{options.ui_port}")
     return env
+
+
+def dev_csat_secret(data_dir: Path) -> str:
+    """The development survey-link secret in `data_dir`, created once (mode 0600)."""
+    path = data_dir / DEV_CSAT_SECRET_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
 
 
 def codec_endpoint(settings: Settings) -> str:
@@ -227,6 +244,11 @@ def _start(settings: Settings, options: DevOptions, stack: Stack) -> None:
         # Kept in the data dir (0600): the worker, the API and the commands all find it there.
         say(f"payload key: {dev_keyring_file(settings.data_dir)}")
     env = child_env(settings, options, os.environ)
+    if settings.csat_secret is None:
+        # Survey emails carry one-click links to this API, signed with a secret kept (0600)
+        # in the data dir, like the payload key.
+        env["TICKETFLOW_CSAT_SECRET"] = dev_csat_secret(settings.data_dir)
+        env.setdefault("PUBLIC_URL", api_url(settings))
     python, timeout = [sys.executable, "-m"], options.start_timeout
     if not settings.temporal_address:
         _start_temporal(settings, options, stack)

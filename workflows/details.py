@@ -33,7 +33,7 @@ def with_pending(table: str, effects: str | None) -> str:
 def clocks_table(state: TicketState, now: datetime) -> str:
     """The ticket, its clocks as of `now`, any failed email and its last actions."""
     lines = [
-        f"**{state.ticket_id}** · {state.priority.value} · {state.status.value}"
+        f"**{state.ticket_id}** · {state.priority} · {state.status.value}"
         f" · team {state.team or '—'} · assignee {state.assignee or '—'}"
         f" · escalation L{state.escalation_level}",
         "",

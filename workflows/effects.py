@@ -185,7 +185,7 @@ class EffectDrains:
             recorded = self._recorded_row or {}
             projection = ProjectionInput(
                 ticket_id=state.ticket_id,
-                priority=state.priority.value,
+                priority=state.priority,
                 changes={k: v for k, v in row.items() if k not in recorded or recorded[k] != v},
                 facts=ticket_facts(state) if batch[0].seq == 1 else None,
                 events=batch,

@@ -54,6 +54,7 @@ DECISIONS = (
     "domain.ticket.links",
     "domain.ticket.timers",
     "domain.ticket.transitions",
+    "domain.ticket.unresolved",
     "workflows.details",
     "workflows.effects",
     "workflows.mail",

@@ -55,11 +55,11 @@ def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any
     """Every ticket search attribute with its value for `state` (None: unset it)."""
     return [
         (TICKET_STATUS, state.status.value),
-        (TICKET_PRIORITY, state.priority.value),
+        (TICKET_PRIORITY, state.priority),
         (TICKET_TEAM, state.team),
         (TICKET_ASSIGNEE, state.assignee),
-        (TICKET_CHANNEL, state.channel.value),
-        (CUSTOMER_PLAN, state.requester.plan.value),
+        (TICKET_CHANNEL, state.channel),
+        (CUSTOMER_PLAN, state.requester.plan),
         (ESCALATION_LEVEL, state.escalation_level),
         (SLA_BREACHED, state.sla_breached),
         (NEXT_SLA_DUE_AT, next_due_at(list(state.clocks.values()))),

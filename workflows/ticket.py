@@ -73,7 +73,13 @@ class TicketWorkflow:
         else:
             self._ticket, created = Ticket.create(input.started)
             unrecorded = [e for e in created.events if e.seq > input.recorded_seq]
-            pending = Pending(events=unrecorded, notifications=created.notifications, teams=[])
+            # A content trigger at intake may move the ticket to a level's team: that queue is
+            # dispatched. (No recorded history has such a ticket, so `teams` is empty there.)
+            pending = Pending(
+                events=unrecorded,
+                notifications=created.notifications,
+                teams=list(created.freed_teams),
+            )
         self._effects = EffectDrains(
             state=lambda: self._ticket.state,
             email_failed=self._email_failed,

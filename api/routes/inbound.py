@@ -16,6 +16,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response, status
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ServicePrincipal, TicketServiceDep
@@ -30,12 +32,14 @@ from domain.intake.inbound import (
     idempotency_key,
     parse_mailbox,
 )
-from domain.intake.quoting import strip_quoted
+from domain.intake.quoting import reply_headers, strip_quoted
 from domain.intake.senders import NotThreaded, automatic, on_ticket
+from domain.intake.survey_reply import survey_answer
 from domain.policy.support import SupportPolicy
 from store import inbound as claims
 from store import repository
 from store.engine import SessionMaker
+from store.models import Ticket as StoredTicket
 
 log = logging.getLogger("ticketflow.api.inbound")
 
@@ -60,6 +64,7 @@ class InboundIntake:
         self._threading = threading
         self._policy = policy
         self._own = own_addresses
+        self._reply_headers = reply_headers(policy.language_rules)
 
     async def receive(self, mail: InboundEmail) -> InboundResult:
         now = datetime.now(UTC)
@@ -91,11 +96,35 @@ class InboundIntake:
             )
         return result
 
-    async def _requester(self, ticket_id: str) -> str | None:
-        """The address a reply to `ticket_id` must come from; None: no such ticket."""
+    async def _ticket(self, ticket_id: str) -> StoredTicket | None:
+        """The ticket's row (its requester is who a reply must come from); None: no such ticket."""
         async with self._sessions() as session:
-            row = await repository.get_ticket(session, ticket_id=ticket_id)
-        return row.requester_email if row is not None else None
+            return await repository.get_ticket(session, ticket_id=ticket_id)
+
+    async def _rated(self, mail: InboundEmail, body: str, row: StoredTicket) -> bool:
+        """A reply to the survey that is a score records it (True) instead of reopening the
+        ticket or opening a follow-up. Not a survey answer, or refused (the ticket took no
+        survey, or has a score already, or its workflow has ended): False, an ordinary reply."""
+        answer = survey_answer(body)
+        if answer is None:
+            return False
+        surveyed = row.csat_requested_at is not None and row.csat_score is None
+        if not (surveyed or self._threading.answers_survey(mail, row.id)):
+            return False
+        try:
+            await self._tickets.rate(
+                row.id, answer.score, answer.comment, key=idempotency_key(mail.message_id)
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "InvalidTransition":
+                return False
+            raise
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
 
     async def _deliver(self, mail: InboundEmail) -> InboundResult:
         sender = parse_mailbox(mail.sender)[1]
@@ -104,15 +133,17 @@ class InboundIntake:
             return InboundResult(outcome=InboundOutcome.IGNORED, reason=machine)
         async with self._sessions() as session:
             known = await claims.tickets_of(session, message_ids=mail.thread_message_ids())
-        body = strip_quoted(mail.text)
+        body = strip_quoted(mail.text, self._reply_headers)
         spoofed = False
         for ticket_id in self._threading.candidates(mail, known):
-            requester = await self._requester(ticket_id)
-            if requester is None:
+            row = await self._ticket(ticket_id)
+            if row is None:
                 continue  # a tag or reference naming no ticket (typo, another desk)
-            if not on_ticket(sender, [requester]):
+            if not on_ticket(sender, [row.requester_email]):
                 spoofed = True
                 continue
+            if await self._rated(mail, body, row):
+                return InboundResult(ticket_id=ticket_id, outcome=InboundOutcome.RATED)
             try:
                 replied = await self._tickets.customer_reply(
                     ticket_id, body, message_id=mail.message_id

@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import BoundsDep, SessionDep, StaffPrincipal, given_once
+from api.deps import BoundsDep, PolicyDep, SessionDep, StaffPrincipal, given_once
 from api.errors import ApiError, documented
-from domain.enums import Channel, Priority
+from domain.enums import ChannelId, PriorityId
+from domain.policy.vocabulary import check_known
 from store import reporting
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=documented(401, 403, 422, 503))
@@ -32,8 +33,8 @@ class WindowOut(BaseModel):
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
     team: str | None
-    priority: Priority | None
-    channel: Channel | None
+    priority: PriorityId | None
+    channel: ChannelId | None
 
 
 class VolumeOut(BaseModel):
@@ -129,14 +130,20 @@ async def summary(
     session: SessionDep,
     _: StaffPrincipal,
     bounds: BoundsDep,
+    policy: PolicyDep,
     start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
     end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     team: Annotated[str | None, Query(max_length=50)] = None,
-    priority: Annotated[Priority | None, Query()] = None,
-    channel: Annotated[Channel | None, Query()] = None,
+    priority: Annotated[PriorityId | None, Query()] = None,
+    channel: Annotated[ChannelId | None, Query()] = None,
 ) -> MetricsSummary:
     """Support metrics over `[from, to)` (default: the last 30 days), optionally filtered;
     a window longer than `METRICS_MAX_WINDOW_DAYS` (default 92) is refused."""
+    vocabulary = policy.vocabulary
+    if priority is not None:
+        check_known("priority", priority, vocabulary.priority_ids)
+    if channel is not None:
+        check_known("channel", channel, vocabulary.channel_ids)
     longest = timedelta(days=bounds.metrics_max_window_days)
     try:
         end_at = _utc(end) if end is not None else datetime.now(UTC)
@@ -156,8 +163,10 @@ async def summary(
         start=start_at,
         end=end_at,
         team=team,
-        priority=priority.value if priority else None,
-        channel=channel.value if channel else None,
+        priority=priority,
+        channel=channel,
+        priorities=vocabulary.priority_ids,
+        channels=vocabulary.channel_ids,
     )
     window = WindowOut(start=start_at, end=end_at, team=team, priority=priority, channel=channel)
     return MetricsSummary.model_validate({"window": window, **asdict(result)})

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import AnyPrincipal, given_once
+from api.deps import AnyPrincipal, PolicyDep, given_once
 from api.errors import documented
 from api.schemas import SlaExplanation
-from domain.enums import Channel, Plan, Priority
-from domain.policy.support import SupportPolicy
+from domain.enums import ChannelId, CountryCode, PlanId, PriorityId
+from domain.policy.vocabulary import check_known
+from domain.ticket.requests import TimeZoneName
 
 router = APIRouter(prefix="/v1/sla", tags=["sla"], responses=documented(401, 403, 422))
 
@@ -19,24 +20,34 @@ router = APIRouter(prefix="/v1/sla", tags=["sla"], responses=documented(401, 403
 @router.get(
     "/explain",
     response_model=SlaExplanation,
-    dependencies=[Depends(given_once("priority", "plan", "channel", "category"))],
+    dependencies=[
+        Depends(given_once("priority", "plan", "channel", "category", "country", "timezone"))
+    ],
 )
 async def explain(
-    request: Request,
     _: AnyPrincipal,
-    priority: Annotated[Priority, Query()],
-    plan: Annotated[Plan, Query()] = Plan.STARTER,
-    channel: Annotated[Channel, Query()] = Channel.EMAIL,
+    policy: PolicyDep,
+    priority: Annotated[PriorityId, Query()],
+    plan: Annotated[PlanId | None, Query(description="default: the policy's first plan")] = None,
+    channel: Annotated[ChannelId, Query()] = "email",
     category: Annotated[str | None, Query(max_length=50)] = None,
+    country: Annotated[CountryCode | None, Query(description="the requester's")] = None,
+    timezone: Annotated[TimeZoneName | None, Query(description="the requester's")] = None,
 ) -> SlaExplanation:
     """The SLA policy the current policy file gives such a ticket, and the conditions it matched."""
-    policy: SupportPolicy = request.app.state.policy
+    vocabulary = policy.vocabulary
+    plan = plan or vocabulary.plan_ids[0]
+    check_known("priority", priority, vocabulary.priority_ids)
+    check_known("plan", plan, vocabulary.plan_ids)
+    check_known("channel", channel, vocabulary.channel_ids)
     selection = policy.select_sla(
-        priority=priority.value,
-        plan=plan.value,
+        priority=priority,
+        plan=plan,
         category=category,
-        channel=channel.value,
+        channel=channel,
         created_year=datetime.now(UTC).year,
+        requester_country=country,
+        requester_timezone=timezone,
     )
     return SlaExplanation(
         policy_id=selection.policy_id,

@@ -12,6 +12,7 @@ from api.deps import (
     AgentPrincipal,
     AnyPrincipal,
     IdempotencyKey,
+    PolicyDep,
     ServicePrincipal,
     SessionDep,
     StaffPrincipal,
@@ -34,8 +35,9 @@ from api.schemas import (
     TicketSummary,
     Timeline,
 )
-from domain.enums import Priority, Status
+from domain.enums import PriorityId, Status
 from domain.errors import TicketNotFound
+from domain.policy.vocabulary import check_known
 from domain.ticket.requests import ActionBody, TicketCreate
 from domain.ticket.state import TicketState
 from domain.ticket.views import TicketBrief, TicketView, ticket_view
@@ -84,8 +86,9 @@ async def create_ticket(
 async def list_tickets(
     session: SessionDep,
     _: StaffPrincipal,
+    policy: PolicyDep,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
-    priority: Annotated[list[Priority] | None, Query()] = None,
+    priority: Annotated[list[PriorityId] | None, Query()] = None,
     team: Annotated[str | None, Query(max_length=50)] = None,
     assignee: Annotated[str | None, Query(max_length=50)] = None,
     breached: Annotated[bool | None, Query()] = None,
@@ -93,9 +96,11 @@ async def list_tickets(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TicketPage:
     """Tickets from the store, newest first, with cursor pagination."""
+    for value in priority or []:
+        check_known("priority", value, policy.vocabulary.priority_ids)
     where = repository.TicketFilter(
         status=[s.value for s in status_] if status_ else None,
-        priority=[p.value for p in priority] if priority else None,
+        priority=list(priority) if priority else None,
         team=team,
         assignee=assignee,
         breached=breached,
@@ -204,7 +209,8 @@ async def escalate(
     agent: AgentPrincipal,
     key: IdempotencyKey,
 ) -> TicketBrief:
-    """Raise the escalation level by one, or set it (0-3, so also de-escalate)."""
+    """Raise the escalation level by one, or set it to any level of the ticket's ladder (so also
+    de-escalate); a level above its top is refused (409)."""
     return await actions.escalate(ticket_id, _actor(agent), body.reason, body.level, key=key)
 
 

@@ -14,7 +14,7 @@ class UnknownSeverity(DomainError):
 
 
 def check_severity(policy: SupportPolicy, severity: str) -> None:
-    known = policy.priority_ids()
+    known = policy.vocabulary.priority_ids
     if severity not in known:
         raise UnknownSeverity(
             f"severity: {severity!r} is not a priority of the policy ({', '.join(known)})"
@@ -24,12 +24,14 @@ def check_severity(policy: SupportPolicy, severity: str) -> None:
 def _target(policy: SupportPolicy, action: IncidentClockAction | None) -> EscalationTarget | None:
     if action is None:
         return None
+    number = policy.escalation.level_number(action.escalate_to)
     for level in policy.escalation.levels:
-        if level.name == action.escalate_to:
+        if level.level == number:
             recipients = []
             if level.notify_team is not None:
                 recipients.append(policy.teams[level.notify_team].email)
             recipients += [policy.agents[a].email for a in level.notify_agents]
+            recipients += level.notify_emails
             return EscalationTarget(level=level.level, name=level.name, recipients=recipients)
     return None  # unreachable for a validated policy
 

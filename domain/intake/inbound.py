@@ -27,7 +27,6 @@ from pydantic import (
     ValidationError,
 )
 
-from domain.enums import Channel
 from domain.errors import DomainError
 from domain.intake.senders import NotThreaded
 from domain.ticket.requests import (
@@ -57,6 +56,8 @@ class InboundOutcome(StrEnum):
     """A reply from a sender not on its ticket, dropped (`inbound.unknown_sender: reject`)."""
     IGNORED = "ignored"
     """Automatic mail (auto-reply, bulk, our own): nothing is created or sent."""
+    RATED = "rated"
+    """A reply to the satisfaction survey with a score: recorded on its ticket, no ticket opened."""
 
 
 class InboundInProgress(DomainError):
@@ -213,6 +214,13 @@ class Threading:
             return None
         return f"{self.ticket_prefix}-{match.group(1)}"
 
+    def answers_survey(self, mail: InboundEmail, ticket_id: str) -> bool:
+        """Whether `mail` replies to the satisfaction survey of `ticket_id`."""
+        for message_id in mail.thread_message_ids():
+            if self.ticket_of_message_id(message_id) == ticket_id and ".csat_survey@" in message_id:
+                return True
+        return False
+
     def candidates(self, mail: InboundEmail, known: Mapping[str, str]) -> list[str]:
         """Tickets to try, best first; `known` maps earlier inbound Message-IDs to their ticket."""
         found = self.tags(mail.subject)
@@ -243,7 +251,7 @@ class Threading:
             requester=Requester(email=address, name=name),
             subject=self.ticket_subject(mail.subject),
             description=description,
-            channel=Channel.EMAIL,
+            channel="email",
             tags=tags or [],
         )
 

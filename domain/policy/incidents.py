@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from pydantic import Field, field_validator
 
+from domain.policy.escalation import EscalationSpec, LevelRef
 from domain.policy.models import PolicyModel
 from domain.sla.durations import PositiveDuration
 
@@ -22,7 +23,8 @@ def _seed_cadence() -> dict[str, int]:
 class IncidentClockAction(PolicyModel):
     """What a clock's at-risk point or breach does: raise the incident to a ladder level."""
 
-    escalate_to: str = Field(min_length=1, description="the name of an escalation level")
+    escalate_to: LevelRef
+    """A level of the escalation ladder, by number or by name."""
 
 
 class SuggestionSpec(PolicyModel):
@@ -68,18 +70,18 @@ def incident_problems(
     spec: IncidentSpec,
     *,
     priorities: Iterable[str],
-    levels: Iterable[str],
+    escalation: EscalationSpec,
     agents: Iterable[str],
 ) -> list[Problem]:
     """Dangling references of the `incidents:` block."""
-    known_priorities, known_levels, known_agents = set(priorities), set(levels), set(agents)
+    known_priorities, known_agents = set(priorities), set(agents)
     problems: list[Problem] = [
         (f"incidents.update_every.{severity}", f"unknown priority {severity!r}")
         for severity in spec.update_every
         if severity not in known_priorities
     ]
     for name, action in (("at_risk", spec.at_risk), ("breach", spec.breach)):
-        if action is not None and action.escalate_to not in known_levels:
+        if action is not None and escalation.level_number(action.escalate_to) is None:
             problems.append(
                 (
                     f"incidents.{name}.escalate_to",

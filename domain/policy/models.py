@@ -1,4 +1,6 @@
-"""The parts of the support policy file: SLA policies, teams, agents, routing, escalation.
+"""The parts of the support policy file: SLA policies, teams, agents, routing, lifecycle.
+
+The escalation section is `domain.policy.escalation`.
 
 `domain.policy.support` assembles them into `SupportPolicy` and checks the references between them;
 these models check only themselves. All are frozen and reject unknown keys, so a typo in the
@@ -13,17 +15,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.enums import Channel, Metric, Plan, Priority, Status
+from domain.enums import ChannelId, CountryCode, Metric, PlanId, PriorityId, Status
 from domain.sla.durations import Duration, PositiveDuration
 from domain.sla.terms import SlaTargets
 
-# One vocabulary for the whole service: the policy file's values are the domain enums.
-PRIORITIES: tuple[Priority, ...] = tuple(Priority)
-PLANS: tuple[Plan, ...] = tuple(Plan)
-CHANNELS: tuple[Channel, ...] = tuple(Channel)
+# Priorities, plans and channels are the policy's own lists (`domain.policy.vocabulary`);
+# the references to them below are checked against those lists in `domain.policy.checks`.
 STATUSES: tuple[Status, ...] = tuple(Status)
 # The clocks a policy sets targets for (the CSAT follow-up is set by the escalation ladder).
 METRICS: tuple[Metric, ...] = (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE, Metric.RESOLUTION)
+
+
+SlaAction = Literal["notify", "escalate"]
+"""What an at-risk point or a breach does: alert the team lead, or climb one level."""
 
 
 class PolicyModel(BaseModel):
@@ -36,20 +40,12 @@ class SlaMatch(PolicyModel):
     A ticket without a category never matches a policy that lists categories.
     """
 
-    priority: list[Priority] | None = Field(default=None, min_length=1)
-    plan: list[Plan] | None = Field(default=None, min_length=1)
+    priority: list[PriorityId] | None = Field(default=None, min_length=1)
+    plan: list[PlanId] | None = Field(default=None, min_length=1)
     category: list[str] | None = Field(default=None, min_length=1)
-    channel: list[Channel] | None = Field(default=None, min_length=1)
+    channel: list[ChannelId] | None = Field(default=None, min_length=1)
 
-    def matches(
-        self,
-        *,
-        priority: Priority | str,
-        plan: Plan | str,
-        category: str | None,
-        channel: Channel | str,
-    ) -> bool:
-        # Plain strings are accepted: StrEnum members compare equal to their values.
+    def matches(self, *, priority: str, plan: str, category: str | None, channel: str) -> bool:
         return (
             (self.priority is None or priority in self.priority)
             and (self.plan is None or plan in self.plan)
@@ -77,9 +73,19 @@ class SlaPolicy(PolicyModel):
     match: SlaMatch
     targets: SlaTargets
     calendar: str
+    calendar_by_country: dict[CountryCode, str] = Field(default_factory=dict)
+    """Requester country (ISO 3166-1 alpha-2) -> the calendar its tickets run on instead of
+    `calendar`; a requester with no country, or another one, gets `calendar`."""
+    requester_timezone: bool = False
+    """Read the chosen calendar's weekly hours (and its holidays' dates) in the requester's
+    time zone when the request names one, instead of the calendar's own."""
     at_risk_percent: list[int] = Field(default_factory=lambda: [80])
     pauses: dict[Metric, list[Status]] = Field(default_factory=_default_pauses)
     reopen: Literal["new_cycle", "continue"] = "new_cycle"
+    at_risk_action: SlaAction | None = None
+    breach_action: SlaAction | None = None
+    """What reaching an at-risk point / a breach does on these tickets; None: the escalation
+    section's `at_risk_action` / `breach_action`."""
 
     @field_validator("at_risk_percent")
     @classmethod
@@ -124,11 +130,11 @@ class RoutingRule(PolicyModel):
 
     name: str = ""
     keywords: list[str] | None = Field(default=None, min_length=1)
-    channel: list[Channel] | None = Field(default=None, min_length=1)
-    plan: list[Plan] | None = Field(default=None, min_length=1)
+    channel: list[ChannelId] | None = Field(default=None, min_length=1)
+    plan: list[PlanId] | None = Field(default=None, min_length=1)
     category: str | None = None
     team: str | None = None
-    priority: Priority | None = None
+    priority: PriorityId | None = None
 
     @model_validator(mode="after")
     def _check_rule(self) -> RoutingRule:
@@ -140,9 +146,7 @@ class RoutingRule(PolicyModel):
             raise ValueError("keywords must not be blank")
         return self
 
-    def matches(
-        self, *, subject: str, description: str, channel: Channel | str, plan: Plan | str
-    ) -> bool:
+    def matches(self, *, subject: str, description: str, channel: str, plan: str) -> bool:
         if self.channel is not None and channel not in self.channel:
             return False
         if self.plan is not None and plan not in self.plan:
@@ -156,62 +160,14 @@ class RoutingRule(PolicyModel):
 class RoutingSpec(PolicyModel):
     """Routing of a new ticket. Rules are tried in order; each of category, team and priority
     comes from the first matching rule that sets it, else from the defaults. A plan listed in
-    `raise_priority_for_plans` then moves the priority one step up (P3 -> P2; P1 stays P1)."""
+    `raise_priority_for_plans` then moves the priority one step up, to the next more urgent
+    priority by rank (P3 -> P2; the most urgent stays)."""
 
     rules: list[RoutingRule] = Field(default_factory=list)
-    raise_priority_for_plans: list[Plan] = Field(default_factory=list)
+    raise_priority_for_plans: list[PlanId] = Field(default_factory=list)
     default_category: str
     default_team: str
-    default_priority: Priority = Priority.P3
-
-
-class EscalationLevel(PolicyModel):
-    level: int = Field(ge=0, le=3)
-    name: str = Field(min_length=1)
-    notify_team: str | None = None
-    notify_agents: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check_audience(self) -> EscalationLevel:
-        if self.notify_team is None and not self.notify_agents:
-            raise ValueError("an escalation level needs notify_team or notify_agents")
-        return self
-
-
-def _seed_unresolved_after() -> dict[Priority, int]:
-    return {
-        Priority.P1: 3600,
-        Priority.P2: 4 * 3600,
-        Priority.P3: 24 * 3600,
-        Priority.P4: 72 * 3600,
-    }
-
-
-class EscalationSpec(PolicyModel):
-    """The ladder (level 0 first, no gaps) and when a ticket climbs it automatically."""
-
-    levels: list[EscalationLevel] = Field(min_length=1)
-    unresolved_after: dict[Priority, PositiveDuration] = Field(
-        default_factory=_seed_unresolved_after
-    )
-    reopen_threshold: int = Field(default=3, ge=1)
-    low_csat_threshold: int = Field(default=3, ge=1, le=5)
-
-    @field_validator("levels")
-    @classmethod
-    def _check_ladder(cls, value: list[EscalationLevel]) -> list[EscalationLevel]:
-        numbers = [level.level for level in value]
-        if numbers != list(range(len(numbers))):
-            raise ValueError(f"levels must be listed as 0, 1, 2, ... in order, got {numbers}")
-        return value
-
-    @field_validator("unresolved_after")
-    @classmethod
-    def _check_every_priority(cls, value: dict[Priority, int]) -> dict[Priority, int]:
-        missing = [priority for priority in PRIORITIES if priority not in value]
-        if missing:
-            raise ValueError(f"missing priorities {', '.join(missing)}")
-        return value
+    default_priority: PriorityId = "P3"
 
 
 class LifecycleSpec(PolicyModel):

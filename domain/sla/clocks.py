@@ -15,12 +15,14 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from domain.enums import ClockState, Metric
+from domain.sla.business_days import business_days_seconds
 from domain.sla.calendar import (
     OPEN_ENDED,
     Interval,
     add_business_seconds,
     business_seconds_between,
 )
+from domain.sla.durations import BusinessDays
 from domain.sla.terms import SlaSnapshot
 
 
@@ -70,18 +72,22 @@ class ClockView(BaseModel):
     cycle: int
 
 
-def _target(snapshot: SlaSnapshot, metric: Metric) -> int | None:
-    value: int | None = getattr(snapshot.targets, metric.value)
-    return value
+def target_seconds(snapshot: SlaSnapshot, target: int | BusinessDays, started_at: datetime) -> int:
+    """A target in business seconds for a clock started at `started_at`: business days are
+    counted from there on the snapshot's calendar (`domain.sla.business_days`)."""
+    if isinstance(target, BusinessDays):
+        return business_days_seconds(snapshot.calendar, started_at, target.days)
+    return target
 
 
 def start_clock(
     snapshot: SlaSnapshot, metric: Metric, at: datetime, cycle: int = 1
 ) -> SlaClock | None:
     """A running clock for `metric` from `at`, or None when the policy sets no target."""
-    target = _target(snapshot, metric)
-    if target is None:
+    given = snapshot.targets.for_metric(metric)
+    if given is None:
         return None
+    target = target_seconds(snapshot, given, at)
     due = add_business_seconds(snapshot.calendar, at, target)
     return SlaClock(metric=metric, cycle=cycle, target_seconds=target, started_at=at, due_at=due)
 
@@ -102,14 +108,16 @@ def resume(snapshot: SlaSnapshot, clock: SlaClock, at: datetime) -> SlaClock:
     return clock.model_copy(update={"paused_since": None, "pauses": pauses, "due_at": due})
 
 
-def retarget(snapshot: SlaSnapshot, clock: SlaClock, target_seconds: int) -> SlaClock:
-    """The same cycle measured against a new target (a priority change re-applying the policy)."""
+def retarget(snapshot: SlaSnapshot, clock: SlaClock, target: int | BusinessDays) -> SlaClock:
+    """The same cycle measured against a new target (a priority change re-applying the policy);
+    business days count from the cycle's start, as if the clock had started with them."""
     if not clock.is_live:
         return clock
-    update: dict[str, object] = {"target_seconds": target_seconds}
+    seconds = target_seconds(snapshot, target, clock.started_at)
+    update: dict[str, object] = {"target_seconds": seconds}
     if clock.paused_since is None:
         update["due_at"] = add_business_seconds(
-            snapshot.calendar, clock.started_at, target_seconds, clock.pauses
+            snapshot.calendar, clock.started_at, seconds, clock.pauses
         )
     return clock.model_copy(update=update)
 

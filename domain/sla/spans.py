@@ -128,6 +128,22 @@ class CompiledCalendar:
             self._days[day] = spans
         return spans
 
+    def wall_intervals(self, day: date) -> tuple[Span, ...]:
+        """The open time of local date `day` on the wall clock: sorted, disjoint (start, end)
+        seconds after its local midnight (an end past 86400 crosses into the next day); empty
+        on a holiday or a day without hours."""
+        if self.is_holiday(day):
+            return ()
+        if self.always_open:
+            return ((0, 86400),)
+        merged: list[Span] = []
+        for start, end in self._weekly[day.weekday()]:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return tuple(merged)
+
     def _compute_day_spans(self, day: date) -> tuple[Span, ...]:
         if self.is_holiday(day):
             return ()

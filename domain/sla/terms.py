@@ -13,20 +13,21 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.enums import Metric, Status
 from domain.sla.calendar import CalendarSpec
-from domain.sla.durations import PositiveDuration
+from domain.sla.durations import BusinessDays, SlaTarget
 
 
 class SlaTargets(BaseModel):
-    """Business-time targets in seconds; None means the policy runs no such clock."""
+    """Business-time targets: seconds, or business days ("3bd"); None means the policy runs no
+    such clock."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    first_response: PositiveDuration | None = None
-    next_update: PositiveDuration | None = None
-    resolution: PositiveDuration | None = None
+    first_response: SlaTarget | None = None
+    next_update: SlaTarget | None = None
+    resolution: SlaTarget | None = None
 
-    def for_metric(self, metric: Metric | str) -> int | None:
-        target: int | None = getattr(self, str(metric), None)
+    def for_metric(self, metric: Metric | str) -> int | BusinessDays | None:
+        target: int | BusinessDays | None = getattr(self, str(metric), None)
         return target
 
 
@@ -46,3 +47,7 @@ class SlaSnapshot(BaseModel):
     pauses: dict[Metric, list[Status]]
     reopen: Literal["new_cycle", "continue"]
     reason: str
+    at_risk_action: Literal["notify", "escalate"] = "notify"
+    breach_action: Literal["notify", "escalate"] = "escalate"
+    """What an at-risk point and a breach do (the SLA policy's, else the escalation section's;
+    the defaults are what every ticket did before the keys existed)."""

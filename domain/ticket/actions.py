@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.enums import Priority
+from domain.enums import PriorityId
 from domain.sla.terms import SlaSnapshot
 
 
@@ -64,7 +64,7 @@ class Assign(_Input):
 
 class ChangePriority(_Input):
     actor: str
-    priority: Priority
+    priority: PriorityId
     reason: str
     sla: SlaSnapshot
     """The SLA policy re-applied for the new priority (chosen by the API from the policy file)."""
@@ -73,8 +73,8 @@ class ChangePriority(_Input):
 class Escalate(_Input):
     actor: str
     reason: str
-    level: int | None = Field(default=None, ge=0, le=3)
-    """None: one level up."""
+    level: int | None = Field(default=None, ge=0)
+    """None: one level up; at most the ticket's top level (checked by the validator)."""
 
 
 class Hold(_Input):

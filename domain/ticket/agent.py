@@ -8,7 +8,7 @@ from datetime import datetime
 from domain.enums import EventType, Metric, Status
 from domain.errors import InvalidTransition
 from domain.sla import clocks as sla
-from domain.ticket import clocks, customer, escalation, transitions
+from domain.ticket import clocks, customer, escalation, transitions, unresolved
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -23,7 +23,6 @@ from domain.ticket.actions import (
     Resolve,
 )
 from domain.ticket.change import Change, agent_actor
-from domain.ticket.ladder import target_level
 from domain.ticket.state import TicketState
 
 # -- checks ----------------------------------------------------------------------------------
@@ -58,7 +57,12 @@ def check_priority(state: TicketState, change: ChangePriority) -> None:
 
 def check_escalate(state: TicketState, escalate: Escalate) -> None:
     transitions.check(state, Action.ESCALATE)
-    level = target_level(state.escalation_level, escalate.level)
+    ladder = state.escalation
+    level = ladder.target_level(state.escalation_level, escalate.level)
+    if level > ladder.top_level:
+        raise InvalidTransition(
+            f"cannot escalate: ticket {state.ticket_id}'s ladder has levels 0-{ladder.top_level}"
+        )
     if level == state.escalation_level:
         raise InvalidTransition(
             f"cannot escalate: ticket {state.ticket_id} is already at level {level}"
@@ -121,6 +125,7 @@ def change_priority(change: Change, new: ChangePriority, at: datetime) -> None:
     before = {m.value: c.due_at for m, c in change.state.clocks.items() if c.is_live}
     old_priority, old_policy = change.state.priority, change.state.sla.policy_id
     change.update(priority=new.priority, sla=new.sla)
+    unresolved.follow_ladder(change)
     for metric, clock in list(change.state.clocks.items()):
         target = new.sla.targets.for_metric(metric.value)
         if target is None:

@@ -5,8 +5,8 @@ The workflow is a thin durable shell around it: it supplies `workflow.now()`, ru
 records the events and sends the notifications the returned `Effects` hold. Each concern
 is a module of functions over a `Change` that this class calls: `agent` (the agents'
 actions), `customer` (replies, scores), `transitions` (the status machine), `clocks` (the
-SLA clocks), `escalation` (the ladder) and `timers` (reminder, auto-resolve, auto-close,
-survey). Nothing here reads a clock or does I/O.
+SLA clocks), `escalation` (the ladder), `unresolved` (its timed steps) and `timers`
+(reminder, auto-resolve, auto-close, survey). Nothing here reads a clock or does I/O.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from datetime import datetime
 
 from domain.enums import EventType, Metric
 from domain.sla import clocks as sla
-from domain.ticket import agent, clocks, customer, escalation, links, timers, transitions
+from domain.ticket import (
+    agent,
+    clocks,
+    customer,
+    escalation,
+    links,
+    timers,
+    transitions,
+    unresolved,
+)
 from domain.ticket.actions import (
     Action,
     AgentNote,
@@ -73,9 +82,13 @@ class Ticket:
             sla=started.sla,
             lifecycle=started.lifecycle,
             escalation=started.escalation,
+            mail=started.mail,
             related_ticket_id=started.related_ticket_id,
         )
         change = Change(state, started.mail_domain)
+        unresolved.follow_ladder(change)
+        if (index := change.state.ladder_index) is not None:
+            change.update(escalation_level=started.escalation.ladders[index].start_level)
         for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
             clock = sla.start_clock(started.sla, metric, at)
             if clock is not None:
@@ -84,8 +97,8 @@ class Ticket:
             EventType.CREATED,
             at,
             CUSTOMER,
-            channel=request.channel.value,
-            priority=started.priority.value,
+            channel=request.channel,
+            priority=started.priority,
             category=started.category,
             team=started.team,
             assignee=started.assignee,
@@ -103,7 +116,13 @@ class Ticket:
                 "acknowledgment",
                 first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
             )
-            change.update(thread_message_id=ack.message_id)
+            if ack is not None:
+                change.update(thread_message_id=ack.message_id)
+            # Only a ticket that may answer its sender: a quarantined email's ticket sends
+            # nothing by itself, an escalation notice included.
+            escalation.on_content(
+                change, at, f"{request.subject}\n{request.description}", source="ticket"
+            )
         return cls(change.state, started.mail_domain), change.effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------
@@ -232,7 +251,7 @@ class Ticket:
             # 1. The clocks reach their at-risk points and breaches; the ladder answers.
             escalation.on_sla_transitions(change, clocks.advance(change, due))
             # 2. Unresolved too long: one level up per multiple of the priority's threshold.
-            escalation.escalate_unresolved(change, due)
+            unresolved.escalate_unresolved(change, due)
             # 3. The lifecycle timer: reminder, auto-resolve, auto-close or survey.
             timers.fire(change, due)
             if change.state is before:  # nothing was due after all (the end of a closed ticket)
@@ -251,15 +270,15 @@ class Ticket:
         state = self.state
         if (clock_point := clocks.deadline_summary(state, due)) is not None:
             return clock_point
-        if escalation.unresolved_deadline(state) == due:
-            return escalation.unresolved_summary(state)
+        if unresolved.unresolved_deadline(state) == due:
+            return unresolved.unresolved_summary(state)
         return timers.summary(state)
 
     def lifecycle_deadline(self) -> datetime | None:
         return timers.deadline(self.state)
 
     def unresolved_deadline(self) -> datetime | None:
-        return escalation.unresolved_deadline(self.state)
+        return unresolved.unresolved_deadline(self.state)
 
     def ends_at(self) -> datetime | None:
         return timers.ends_at(self.state)
@@ -276,7 +295,7 @@ def next_wakeup(state: TicketState) -> datetime | None:
     timer."""
     candidates = (
         clocks.next_deadline(state),
-        escalation.unresolved_deadline(state),
+        unresolved.unresolved_deadline(state),
         timers.deadline(state),
     )
     return min((t for t in candidates if t is not None), default=None)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.enums import EventType
+from domain.sla.durations import BusinessDays
 from domain.ticket.notifications import Notification, message_id, notification_key
 from domain.ticket.state import TicketEvent, TicketState
 
@@ -73,9 +74,14 @@ class Change:
         self.effects.events.append(event)
         return event
 
-    def notify_customer(self, event: TicketEvent, template: str, **context: Any) -> Notification:
-        """An email to the requester, in their language, threaded under the acknowledgment."""
+    def notify_customer(
+        self, event: TicketEvent, template: str, **context: Any
+    ) -> Notification | None:
+        """An email to the requester, in their language, threaded under the acknowledgment;
+        None when the desk switched this email off (`emails.disabled`)."""
         state = self.state
+        if not state.mail.sends(template):
+            return None
         recipient = state.requester.email
         root = state.thread_message_id
         notification = Notification(
@@ -89,7 +95,7 @@ class Change:
             message_id=message_id(state.ticket_id, event.seq, template, self.mail_domain),
             in_reply_to=root,
             references=[root] if root else [],
-            context=self.template_context(state.requester.name, **context),
+            context=self.template_context(state.requester.name, **self.due_context(), **context),
         )
         self.effects.notifications.append(notification)
         return notification
@@ -127,8 +133,31 @@ class Change:
         return {
             "ticket_id": state.ticket_id,
             "subject": state.subject,
-            "priority": state.priority.value,
+            "priority": state.priority,
+            "plan": state.requester.plan,
             "status": state.status.value,
             "requester_name": requester_name,
+            "category": state.category,
+            "timezone": state.requester.timezone or state.sla.calendar.timezone,
             **extra,
+        }
+
+    def due_context(self) -> dict[str, Any]:
+        """The next promise to the customer: the nearest live clock's due instant (UTC,
+        ISO 8601; the email shows it in the customer's time zone) and its target."""
+        live = [
+            clock
+            for clock in self.state.clocks.values()
+            if clock.is_live and clock.due_at is not None and clock.breached_at is None
+        ]
+        nearest = min(live, key=lambda clock: clock.due_at or clock.started_at, default=None)
+        if nearest is None or nearest.due_at is None:
+            return {"due_at": None, "due_metric": None, "target_seconds": None}
+        target = self.state.sla.targets.for_metric(nearest.metric)
+        return {
+            "due_at": nearest.due_at.isoformat(),
+            "due_metric": nearest.metric.value,
+            "target_seconds": nearest.target_seconds,
+            # "3 business days" is said so, not as the business hours it came to.
+            "target_business_days": target.days if isinstance(target, BusinessDays) else None,
         }

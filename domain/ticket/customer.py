@@ -55,10 +55,20 @@ def reply(change: Change, reply: CustomerReply, at: datetime) -> None:
     elif change.state.status == Status.AWAITING_CUSTOMER:
         change.update(awaiting_since=None, reminder_sent_at=None)
         transitions.set_status(change, Status.OPEN, at, CUSTOMER)
-    if escalation.asks_for_escalation(reply.body):
+    if _asks_for_escalation(change.state, reply.body):
         escalation.raise_level(
             change, at, reason="the customer asked for escalation", trigger="customer"
         )
+    escalation.on_content(change, at, reply.body, source="customer's reply")
+
+
+def _asks_for_escalation(state: TicketState, body: str) -> bool:
+    """The desk's words (`language_rules`, snapshotted at intake), else the built-in ones."""
+    words = state.mail.escalation_words
+    if words is None:
+        return escalation.asks_for_escalation(body)
+    lowered = body.lower()
+    return any(word in lowered for word in words)
 
 
 def check_rate(state: TicketState) -> None:
@@ -88,9 +98,16 @@ def rate(change: Change, rate: Rate, at: datetime) -> None:
         change.notify_customer(
             event, "low_csat_followup", score=rate.score, comment=rate.comment, manager_name=None
         )
-        escalation.raise_level(
-            change, at, reason=f"satisfaction score {rate.score} of 5", trigger="csat"
-        )
+        # Where the follow-up goes (the policy's `low_csat_followup.to`), never down.
+        level = ladder.csat_followup_level
+        if level is None or level > change.state.escalation_level:
+            escalation.raise_level(
+                change,
+                at,
+                reason=f"satisfaction score {rate.score} of 5",
+                trigger="csat",
+                level=level,
+            )
 
 
 def followup_owed(state: TicketState) -> bool:

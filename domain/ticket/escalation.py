@@ -1,24 +1,24 @@
-"""The escalation ladder: levels 0-3, what raises them, and who hears about it.
+"""The escalation ladder: its levels, what climbs them, and who hears about it.
 
 A ticket snapshots the ladder at intake (`domain.ticket.ladder.EscalationSnapshot`), with
 every recipient resolved to an address, so the workflow never reads configuration.
-Triggers: a clock's at-risk point (alert the team lead, no level change), a breach (one
-level up), time unresolved per priority (one level per multiple of the priority's
-threshold), the reopen threshold, a low CSAT score, a customer asking for escalation, and
-an agent's manual `escalate`.
+Triggers: a clock's at-risk point and its breach (per the SLA snapshot's actions: alert
+the team lead, or one level up; a breach also apologises to the customer), time
+unresolved (the ticket's ladder steps, or without a ladder one level per multiple of the
+priority's `unresolved_after`), content triggers (keywords in the ticket or a reply), the
+reopen threshold, a low CSAT score, a customer asking for escalation, and an agent's
+manual `escalate`. Reaching a level that names a team moves the ticket to that team's
+queue, dispatched like any queued ticket. Time unresolved is `domain.ticket.unresolved`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from domain.enums import EventType, Metric, Status
-from domain.sla.calendar import add_business_seconds
+from domain.enums import EventType, Metric
 from domain.sla.clocks import SlaTransition
-from domain.sla.durations import format_duration
 from domain.ticket.change import SYSTEM, Change
-from domain.ticket.ladder import MAX_LEVEL, target_level
-from domain.ticket.state import TicketState
+from domain.ticket.state import TicketEvent, TicketState
 
 # What a customer writes when they want a manager (en, ms, mk).
 ESCALATION_REQUEST_WORDS = (
@@ -46,14 +46,15 @@ def raise_level(
     trigger: str,
     actor: str = SYSTEM,
     level: int | None = None,
-) -> bool:
-    """Move to `level` (default one up): event, internal alert, customer notice."""
+) -> TicketEvent | None:
+    """Move to `level` (default one up): event, internal alert, customer notice, and the
+    level's team if it names one. Returns the `escalated` event, None if nothing moved."""
     state = change.state
     previous = state.escalation_level
-    target = target_level(previous, level)
+    target = state.escalation.target_level(previous, level)
     if target == previous:
-        return False
-    change.update(escalation_level=target)
+        return None
+    change.update(escalation_level=target, level_changed_at=at)
     event = change.event(
         EventType.ESCALATED,
         at,
@@ -64,9 +65,11 @@ def raise_level(
         direction="up" if target > previous else "down",
     )
     if target < previous:
-        return True
+        return event
+    ladder = change.state.escalation.level(target)
+    if ladder is not None and ladder.team is not None and ladder.team != change.state.team:
+        move_to_team(change, ladder.team, at, actor, reason=f"escalated to {ladder.name}")
     state = change.state
-    ladder = state.escalation.level(target)
     name = ladder.name if ladder else f"Level {target}"
     for recipient in ladder.recipients if ladder else []:
         change.notify_staff(
@@ -76,91 +79,118 @@ def raise_level(
             level=target,
             level_name=name,
             reason=reason,
-            plan=state.requester.plan.value,
+            plan=state.requester.plan,
             agent=state.assignee,
-            impact=f"{state.priority.value} {state.category} ticket",
+            impact=f"{state.priority} {state.category} ticket",
             actions_taken=_actions_taken(state),
             sla_summary=_sla_summary(state),
             ticket_url=None,
         )
     change.notify_customer(event, "escalation_notice", level=target, level_name=name)
-    return True
+    return event
+
+
+def move_to_team(change: Change, team: str, at: datetime, actor: str, *, reason: str) -> None:
+    """Into `team`'s queue, unassigned: the assignee's slot frees up (their team's queue may
+    move) and `team`'s queue is dispatched (`Effects.freed_teams`), which assigns the oldest
+    queued ticket there to an agent with capacity, as for any queued ticket."""
+    state = change.state
+    if state.assignee is not None and state.team is not None:
+        change.effects.freed_teams.append(state.team)
+    previous = {"agent_id": state.assignee, "team": state.team}
+    change.update(team=team, assignee=None)
+    change.event(
+        EventType.ASSIGNED,
+        at,
+        actor,
+        **{"from": previous, "to": {"agent_id": None, "team": team}},
+        reason=reason,
+    )
+    change.effects.freed_teams.append(team)
 
 
 def on_sla_transitions(change: Change, transitions: list[SlaTransition]) -> None:
-    """At risk: tell the team lead. Breached: one level up, and apologise to the customer."""
+    """Per the SLA snapshot's actions. At risk: tell the team lead (`notify`), or one level
+    up (`escalate`; at the top, the lead is told). Breached: one level up (`escalate`) or
+    tell the team lead (`notify`), and apologise to the customer."""
     for t in transitions:
         metric = t.metric.value.replace("_", " ")
         if t.kind == "at_risk":
-            state = change.state
-            lead = state.escalation.team_leads.get(state.team or "")
-            if lead is not None:
-                change.notify_staff(
-                    state.last_seq,
-                    "escalation_alert",
-                    lead,
-                    purpose=f"at_risk.{t.metric.value}.{t.cycle}.{t.percent}",
-                    level=state.escalation_level,
-                    level_name=f"{metric} at {t.percent}%",
-                    reason=f"{metric} is at risk",
-                    plan=state.requester.plan.value,
-                    agent=state.assignee,
-                    impact=None,
-                    actions_taken=_actions_taken(state),
-                    sla_summary=_sla_summary(state),
-                    ticket_url=None,
-                )
+            if change.state.sla.at_risk_action == "escalate" and raise_level(
+                change,
+                t.at,
+                reason=f"{metric} at {t.percent}% of its target",
+                trigger=f"at_risk:{t.metric.value}",
+            ):
+                continue
+            _alert_lead(change, t, f"at_risk.{t.metric.value}.{t.cycle}.{t.percent}")
         elif t.kind == "breached":
-            raise_level(
-                change, t.at, reason=f"{metric} breached", trigger=f"breach:{t.metric.value}"
-            )
+            if change.state.sla.breach_action == "notify":
+                _alert_lead(change, t, f"breached.{t.metric.value}.{t.cycle}")
+                event = _breach_event(change, t)
+            else:
+                raised = raise_level(
+                    change, t.at, reason=f"{metric} breached", trigger=f"breach:{t.metric.value}"
+                )
+                event = raised or change.effects.events[-1]
             if t.metric != Metric.CSAT_FOLLOWUP:
-                event = change.effects.events[-1]
                 change.notify_customer(event, "sla_breach_apology", metric=t.metric.value)
 
 
-# -- time unresolved -----------------------------------------------------------------------
+def _alert_lead(change: Change, t: SlaTransition, purpose: str) -> None:
+    """The ticket's team lead hears that a clock is at risk (or breached)."""
+    state = change.state
+    lead = state.escalation.team_leads.get(state.team or "")
+    if lead is None:
+        return
+    metric = t.metric.value.replace("_", " ")
+    at_risk = t.kind == "at_risk"
+    change.notify_staff(
+        state.last_seq,
+        "escalation_alert",
+        lead,
+        purpose=purpose,
+        level=state.escalation_level,
+        level_name=f"{metric} at {t.percent}%" if at_risk else f"{metric} breached",
+        reason=f"{metric} is at risk" if at_risk else f"{metric} breached",
+        plan=state.requester.plan,
+        agent=state.assignee,
+        impact=None,
+        actions_taken=_actions_taken(state),
+        sla_summary=_sla_summary(state),
+        ticket_url=None,
+    )
 
 
-def unresolved_deadline(state: TicketState) -> datetime | None:
-    """When the next "unresolved for too long" step is due (business time, pauses excluded)."""
-    threshold = state.escalation.unresolved_after.get(state.priority)
-    clock = state.clocks.get(Metric.RESOLUTION)
-    if (
-        threshold is None
-        or clock is None
-        or not clock.is_live
-        or clock.paused_since is not None
-        or state.status in (Status.RESOLVED, Status.CLOSED)
-        or state.unresolved_steps >= MAX_LEVEL
-    ):
-        return None
-    seconds = threshold * (state.unresolved_steps + 1)
-    return add_business_seconds(state.sla.calendar, clock.started_at, seconds, clock.pauses)
+def _breach_event(change: Change, t: SlaTransition) -> TicketEvent:
+    """The `sla_breached` event of transition `t` (recorded before the ladder answers)."""
+    for event in reversed(change.effects.events):
+        data = event.data
+        if event.type == EventType.SLA_BREACHED and (data.get("metric"), data.get("cycle")) == (
+            t.metric.value,
+            t.cycle,
+        ):
+            return event
+    return change.effects.events[-1]
 
 
-def unresolved_summary(state: TicketState) -> str:
-    """What the next unresolved step does, for the timer: "escalate to L2: unresolved 4h"."""
-    threshold = state.escalation.unresolved_after.get(state.priority, 0)
-    unresolved = format_duration(threshold * (state.unresolved_steps + 1))
-    level = target_level(state.escalation_level, None)
-    if level == state.escalation_level:
-        return f"unresolved {unresolved} (at L{level} already)"
-    return f"escalate to L{level}: unresolved {unresolved}"
+# -- content -------------------------------------------------------------------------------
 
 
-def escalate_unresolved(change: Change, now: datetime) -> None:
-    """One level up for each multiple of the priority's threshold that `now` has reached."""
-    while (deadline := unresolved_deadline(change.state)) is not None and deadline <= now:
-        steps = change.state.unresolved_steps + 1
-        threshold = change.state.escalation.unresolved_after[change.state.priority]
-        change.update(unresolved_steps=steps)
-        raise_level(
-            change,
-            deadline,
-            reason=f"unresolved after {threshold * steps / 3600:g} business hours",
-            trigger="unresolved",
-        )
+def on_content(change: Change, at: datetime, text: str, *, source: str) -> None:
+    """The first content trigger whose keywords `text` contains escalates the ticket to its
+    level, unless the ticket is there or higher already."""
+    state = change.state
+    for trigger in state.escalation.content_triggers:
+        if trigger.to > state.escalation_level and trigger.matches(text):
+            raise_level(
+                change,
+                at,
+                reason=f"{trigger.name} keywords in the {source}",
+                trigger=f"content:{trigger.name}",
+                level=trigger.to,
+            )
+            return
 
 
 def _sla_summary(state: TicketState) -> str:

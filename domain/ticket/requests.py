@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain.enums import Channel, Plan, Priority
+from domain.enums import ChannelId, CountryCode, PlanId, PriorityId
 
 # Every string a request carries is bounded here, at the edge, to what the store can hold
 # (tests/api/test_input_bounds.py checks each bound against its column in store/models.py).
@@ -77,6 +77,7 @@ EmailAddress = Annotated[str, Field(max_length=MAX_EMAIL_CHARS), AfterValidator(
 Body = Annotated[str, Field(max_length=MAX_BODY_BYTES), AfterValidator(_body)]
 LanguageTag = Annotated[str, Field(max_length=MAX_LANGUAGE_CHARS), AfterValidator(_language)]
 TimeZoneName = Annotated[str, Field(max_length=MAX_TIMEZONE_CHARS), AfterValidator(_timezone)]
+
 Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
@@ -88,9 +89,12 @@ class Requester(BaseModel):
     customer_id: (
         Annotated[str, Field(max_length=MAX_CUSTOMER_ID_CHARS), AfterValidator(_single_line)] | None
     ) = None
-    plan: Plan = Plan.STARTER
+    plan: PlanId = "starter"
+    """One of the policy's plans; when left out, the policy's first plan (see `admit`)."""
     language: LanguageTag = "en"
     timezone: TimeZoneName | None = None
+    country: CountryCode | None = None
+    """ISO 3166-1 alpha-2; an SLA policy's `calendar_by_country` may pick the calendar by it."""
 
 
 class TicketCreate(BaseModel):
@@ -101,8 +105,8 @@ class TicketCreate(BaseModel):
     requester: Requester
     subject: SingleLine
     description: Body
-    channel: Channel
-    priority: Priority | None = None
+    channel: ChannelId
+    priority: PriorityId | None = None
     category: (
         Annotated[str, Field(max_length=MAX_CATEGORY_CHARS, pattern=r"^[a-z0-9_-]+$")] | None
     ) = None

@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.enums import Channel, EventType, Metric, Priority, Status
+from domain.enums import ChannelId, EventType, Metric, PriorityId, Status
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
 from domain.sla.terms import SlaSnapshot
+from domain.ticket.correspondence import MailSnapshot
 from domain.ticket.ladder import EscalationSnapshot
 from domain.ticket.notifications import Notification
 from domain.ticket.requests import Requester, TicketCreate
@@ -41,8 +42,8 @@ class TicketState(BaseModel):
     subject: str
     description: str
     requester: Requester
-    channel: Channel
-    priority: Priority
+    channel: ChannelId
+    priority: PriorityId
     category: str
     tags: list[str] = []
     team: str | None = None
@@ -62,6 +63,12 @@ class TicketState(BaseModel):
     reopen_count: int = 0
     unresolved_steps: int = 0
     """How many "unresolved for too long" escalations have fired."""
+    ladder_index: int | None = None
+    """Which of the snapshot's ladders the ticket follows (None: `unresolved_after`)."""
+    ladder_steps: int = 0
+    """How many steps of that ladder were taken (or skipped)."""
+    level_changed_at: datetime | None = None
+    """When the escalation level last changed (None: never, it is as created)."""
     csat_requested_at: datetime | None = None
     csat_score: int | None = None
     csat_comment: str | None = None
@@ -72,6 +79,7 @@ class TicketState(BaseModel):
     sla: SlaSnapshot
     escalation: EscalationSnapshot = EscalationSnapshot()
     lifecycle: LifecycleSpec = LifecycleSpec()
+    mail: MailSnapshot = MailSnapshot()
     clocks: dict[Metric, SlaClock] = {}
     clock_history: list[SlaClock] = []
     """Finished cycles of every clock (met, breached or cancelled), oldest first."""
@@ -102,7 +110,7 @@ class TicketStarted(BaseModel):
     ticket_id: str
     request: TicketCreate
     created_at: datetime
-    priority: Priority
+    priority: PriorityId
     category: str
     team: str | None
     assignee: str | None = None
@@ -110,6 +118,7 @@ class TicketStarted(BaseModel):
     sla: SlaSnapshot
     lifecycle: LifecycleSpec = LifecycleSpec()
     escalation: EscalationSnapshot = EscalationSnapshot()
+    mail: MailSnapshot = MailSnapshot()
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.enums import Channel, Metric, Plan, Priority, Status
+from domain.enums import ChannelId, Metric, PlanId, PriorityId, Status
 from domain.sla.clocks import ClockView, clock_view
 from domain.ticket.requests import Requester
 from domain.ticket.state import TicketState
@@ -26,15 +26,15 @@ class TicketBrief(BaseModel):
     id: str
     subject: str
     requester: Requester
-    channel: Channel
-    priority: Priority
+    channel: ChannelId
+    priority: PriorityId
     category: str
     tags: list[str]
     team: str | None
     assignee: str | None
     status: Status
     escalation_level: int
-    plan: Plan
+    plan: PlanId
     created_at: datetime
     updated_at: datetime
     first_responded_at: datetime | None
@@ -42,6 +42,8 @@ class TicketBrief(BaseModel):
     sla_policy: SlaPolicyView
     sla: dict[Metric, ClockView]
     last_event_seq: int
+    csat_score: int | None = None
+    """The customer's satisfaction score (1-5), once they gave one."""
     incident_id: str | None = None
     """The major incident the ticket is linked to, if any."""
     parent_id: str | None = None
@@ -82,6 +84,7 @@ def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
         incident_id=state.incident_id,
         parent_id=state.parent_id,
         last_event_seq=state.last_seq,
+        csat_score=state.csat_score,
     )
 
 

@@ -20,6 +20,7 @@ from activities.email import (
     SmtpMailer,
     outbox_item,
 )
+from activities.letterhead import Letterhead
 from activities.rendering import TemplateRenderer
 from domain.ticket.notifications import Notification, message_id, notification_key
 from store import outbox
@@ -124,7 +125,9 @@ async def test_unreachable_server_is_a_retryable_error(sessions: SessionMaker) -
 
 
 def test_unknown_language_falls_back_to_english() -> None:
-    rendered = TemplateRenderer().render("acknowledgment", "xx", _notification().context)
+    # The activity renders with the letterhead's additions (brand, links, local times).
+    context = Letterhead().context(_notification())
+    rendered = TemplateRenderer().render("acknowledgment", "xx", context)
     assert rendered.subject.startswith("[TKT-000007]")
     assert "Thank you for contacting us" in rendered.text
 

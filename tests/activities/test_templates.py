@@ -12,15 +12,40 @@ import pytest
 from jinja2 import Environment, meta
 
 from activities.rendering import BUILTIN_TEMPLATES, RenderedEmail, TemplateRenderer
+from domain.policy.vocabulary import PlanSpec, PrioritySpec, Vocabulary
 
-LANGUAGES = ("en", "ms", "mk")
+LANGUAGES = ("en", "ms", "mk", "sq", "es", "fr")
+TRANSLATIONS = LANGUAGES[1:]
 PARTS = ("subject", "txt", "html")
 TICKET_TAG = "[TKT-000042]"
 SCRIPT = "<script>alert(1)</script>"
 README = BUILTIN_TEMPLATES / "README.md"
 REQUESTER = "Ana Novak"
 
-COMMON_VARIABLES = frozenset({"ticket_id", "subject", "priority", "status", "requester_name"})
+COMMON_VARIABLES = frozenset(
+    {
+        "ticket_id",
+        "subject",
+        "priority",
+        "priority_label",
+        "status",
+        "requester_name",
+        "plan",
+        "plan_label",
+        "category",
+        "timezone",
+        "due_at",
+        "due_metric",
+        "due_at_local",
+        "target_seconds",
+        "target_words",
+        "brand_name",
+        "brand_signature",
+        "support_address",
+        "manager_name",
+        "ticket_url",
+    }
+)
 EXTRA_VARIABLES: dict[str, frozenset[str]] = {
     "acknowledgment": frozenset({"first_response_due_at"}),
     "agent_reply": frozenset({"body", "agent_name"}),
@@ -45,6 +70,7 @@ EXTRA_VARIABLES: dict[str, frozenset[str]] = {
     "sla_breach_apology": frozenset({"metric"}),
     "csat_survey": frozenset({"survey_url", "scores"}),
     "low_csat_followup": frozenset({"score", "comment", "manager_name"}),
+    "status_change": frozenset({"previous_status", "new_status"}),
     "incident_update": frozenset({"body", "incident_id", "incident_status"}),
     "incident_escalation": frozenset({"level_name", "reason", "component", "commander", "linked"}),
 }
@@ -63,9 +89,31 @@ BASE_CONTEXT: dict[str, Any] = {
     "priority": "P2",
     "status": "open",
     "requester_name": REQUESTER,
+    "plan": "professional",
+    "category": "billing",
+    "timezone": "Europe/Skopje",
+    "due_at": None,
+    "due_metric": None,
+    "due_at_local": None,
+    "target_seconds": None,
+    "target_words": None,
+    # The brand is tested on its own below: here the templates' neutral fallbacks.
+    "brand_name": None,
+    "brand_signature": None,
+    "support_address": None,
+    "manager_name": None,
+    "ticket_url": None,
 }
 FULL_EXTRA: dict[str, dict[str, Any]] = {
-    "acknowledgment": {"first_response_due_at": "2026-11-23 10:59 UTC"},
+    "acknowledgment": {
+        "first_response_due_at": "2026-11-23 10:59 UTC",
+        "due_at": "2026-11-23T10:59:00+00:00",
+        "due_metric": "first_response",
+        "due_at_local": "2026-11-23 11:59 (Europe/Skopje)",
+        "target_seconds": 14400,
+        "target_words": "4 hours",
+        "ticket_url": "https://desk.example/t/TKT-000042",
+    },
     "agent_reply": {"body": f"Step 1: resync {SCRIPT}", "agent_name": "Alice Tan"},
     "request_info": {"body": f"Invoice number? {SCRIPT}", "agent_name": "Alice Tan"},
     "awaiting_reminder": {},
@@ -90,6 +138,7 @@ FULL_EXTRA: dict[str, dict[str, Any]] = {
         "comment": f"Far too slow {SCRIPT}",
         "manager_name": "Maja Petrova",
     },
+    "status_change": {"previous_status": "open", "new_status": "on_hold"},
     "incident_update": {
         "body": f"Payments are failing for some customers {SCRIPT}",
         "incident_id": "INC-000001",
@@ -105,7 +154,15 @@ FULL_EXTRA: dict[str, dict[str, Any]] = {
 }
 # The values that may be None (or empty) set so; the rest as in FULL_EXTRA.
 EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
-    "acknowledgment": {"first_response_due_at": None},
+    "acknowledgment": {
+        "first_response_due_at": None,
+        "due_at": None,
+        "due_metric": None,
+        "due_at_local": None,
+        "target_seconds": None,
+        "target_words": None,
+        "ticket_url": None,
+    },
     "agent_reply": {"agent_name": None},
     "request_info": {"agent_name": None},
     "resolution": {"agent_name": None},
@@ -121,9 +178,14 @@ GREETING: dict[str, tuple[str, str]] = {
     "ms": (f"Salam sejahtera {REQUESTER},", "Salam sejahtera Tuan/Puan,"),
     # The greeting's "/a" is the Cyrillic feminine ending ("Dear Mr/Ms"), not a Latin letter.
     "mk": (f"Почитуван/а {REQUESTER},", "Почитувани,"),  # noqa: RUF001
+    "sq": (f"Përshëndetje {REQUESTER},", "Përshëndetje,"),
+    "es": (f"Hola, {REQUESTER}:", "Hola:"),
+    "fr": (f"Bonjour {REQUESTER},", "Bonjour,"),
 }
 # Words of our English templates that a translated email must not contain.
 ENGLISH_MARKERS = ("hello", "please", "thank", "support team", "ticket", "reply", "email")
+# Words the language itself uses: Spanish and French say "ticket", Albanian "email".
+OWN_WORDS = {"es": {"ticket"}, "fr": {"ticket"}, "sq": {"email"}}
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 VOID_ELEMENTS = frozenset({"br", "meta", "hr", "img", "input", "link"})
 
@@ -267,7 +329,7 @@ def test_internal_escalation_alert_is_tagged_for_the_team(language: str) -> None
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("language", ["ms", "mk"])
+@pytest.mark.parametrize("language", TRANSLATIONS)
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_translations_are_really_translated(name: str, language: str, variant: str) -> None:
     english = render(name, "en", variant)
@@ -278,7 +340,8 @@ def test_translations_are_really_translated(name: str, language: str, variant: s
         assert translated.subject != english.subject
     for part in (translated.subject, translated.text, translated.html):
         lowered = part.lower()
-        leftovers = [marker for marker in ENGLISH_MARKERS if marker in lowered]
+        markers = [m for m in ENGLISH_MARKERS if m not in OWN_WORDS.get(language, set())]
+        leftovers = [marker for marker in markers if marker in lowered]
         assert not leftovers, f"English left in {language}/{name}: {leftovers}"
     assert f'<html lang="{language}">' in translated.html
     if language == "mk":
@@ -396,7 +459,7 @@ def test_unknown_language_falls_back_to_english(name: str) -> None:
     assert render(name, "pt-BR") == english
 
 
-@pytest.mark.parametrize("language", ["ms", "mk"])
+@pytest.mark.parametrize("language", TRANSLATIONS)
 def test_a_regional_language_tag_uses_its_base_language(language: str) -> None:
     regional = render("resolution", f"{language}-XX")
     assert regional == render("resolution", language)
@@ -419,3 +482,25 @@ def test_an_override_folder_replaces_just_that_template(tmp_path: Path) -> None:
         assert render(name, language, renderer=overridden) == render(
             name, language, renderer=builtin
         )
+
+
+def test_templates_get_the_labels_of_the_policys_priority_and_plan(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "acknowledgment.subject.j2").write_text(
+        "[{{ priority_label }}] {{ subject }} ({{ plan_label }} plan)\n", encoding="utf-8"
+    )
+    vocabulary = Vocabulary(
+        priorities=[PrioritySpec(id="P0", label="Critical", rank=0)],
+        plans=[PlanSpec(id="enterprise", label="Enterprise Plus")],
+    )
+    renderer = TemplateRenderer(override_dir=tmp_path, vocabulary=vocabulary)
+    ctx = {**context("acknowledgment"), "priority": "P0", "plan": "enterprise"}
+    rendered = renderer.render("acknowledgment", "en", ctx)
+    assert rendered.subject == f"[Critical] {ctx['subject']} (Enterprise Plus plan)"
+    # An id the vocabulary does not list shows as itself; the built-in templates still render.
+    assert renderer.labels({"priority": "P7"}) == {"priority_label": "P7", "plan_label": ""}
+    assert TemplateRenderer(vocabulary=vocabulary).render("acknowledgment", "en", ctx).text
+    assert TemplateRenderer().labels({"priority": "P1", "plan": "starter"}) == {
+        "priority_label": "Critical",
+        "plan_label": "Starter",
+    }

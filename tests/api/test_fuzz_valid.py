@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.enums import Channel, Plan, Priority
+from domain.policy.vocabulary import Vocabulary
 from tests.api.fuzzing import (
     CONFORMANCE,
     OPERATIONS,
@@ -45,7 +45,7 @@ requester = st.fixed_dictionaries(
     optional={
         "name": one_line,
         "customer_id": one_line,
-        "plan": st.sampled_from([p.value for p in Plan]),
+        "plan": st.sampled_from(Vocabulary().plan_ids),
         "language": st.sampled_from(["en", "de", "pt-BR"]),
         "timezone": st.sampled_from(["UTC", "Europe/Berlin", "America/Sao_Paulo"]),
     },
@@ -55,10 +55,10 @@ ticket = st.fixed_dictionaries(
         "requester": requester,
         "subject": one_line,
         "description": body_text,
-        "channel": st.sampled_from([c.value for c in Channel]),
+        "channel": st.sampled_from(Vocabulary().channel_ids),
     },
     optional={
-        "priority": st.sampled_from([p.value for p in Priority]),
+        "priority": st.sampled_from(Vocabulary().priority_ids),
         "category": st.from_regex(r"\A[a-z0-9_-]{1,20}\Z"),
         "tags": st.lists(st.from_regex(r"\A[a-z0-9][a-z0-9_.-]{0,20}\Z"), max_size=5),
     },

@@ -78,6 +78,7 @@ IN_DOCUMENTS: dict[str, tuple[Column, ...]] = {
 NOT_STORED: dict[str, str] = {
     "Requester.name": "kept in the workflow's state (emails greet by it), not in the store",
     "Requester.timezone": "kept in the workflow's state, not in the store",
+    "Requester.country": "kept in the workflow's state (it may choose the SLA calendar)",
     "TicketCreate.tags[]": "kept in the workflow's state, not in the store",
     "GET /v1/tickets query:status[]": "a filter",
     "GET /v1/tickets query:priority[]": "a filter",
@@ -88,6 +89,8 @@ NOT_STORED: dict[str, str] = {
     "GET /v1/sla/explain query:plan": "a policy lookup",
     "GET /v1/sla/explain query:channel": "a policy lookup",
     "GET /v1/sla/explain query:category": "a policy lookup",
+    "GET /v1/sla/explain query:country": "a policy lookup",
+    "GET /v1/sla/explain query:timezone": "a policy lookup",
     "GET /v1/metrics/summary query:team": "a filter",
     "GET /v1/metrics/summary query:priority": "a filter",
     "GET /v1/metrics/summary query:channel": "a filter",

@@ -218,3 +218,13 @@ async def test_actions_on_an_ended_workflow_are_409_not_404(api: Api) -> None:
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ticket_ended"
+
+
+async def test_escalating_past_the_ladders_top_is_409_and_a_level_at_all_422(api: Api) -> None:
+    """The ticket's own ladder bounds the level (four levels in the default policy)."""
+    ticket_id = await _create(api)
+    top = await _act(api, ticket_id, "escalate", {"reason": "legal", "level": 3})
+    assert top["escalation_level"] == 3
+    over = await _act(api, ticket_id, "escalate", {"reason": "more", "level": 4}, expect=409)
+    assert "levels 0-3" in over["error"]["message"]
+    await _act(api, ticket_id, "escalate", {"reason": "absurd", "level": 100}, expect=422)

@@ -92,7 +92,7 @@ def test_idle_tickets_hold_only_timers_at_least_an_hour_away(created_at: datetim
     factory = TicketFactory(POLICY, "t1")
     tickets = [factory.idle(i, created_at) for i in range(90)]
     assert all(is_idle(t.first_wakeup, created_at) for t in tickets)
-    assert {t.started.priority.value for t in tickets} == {"P2", "P3", "P4"}
+    assert {t.started.priority for t in tickets} == {"P2", "P3", "P4"}
     assert len({t.started.team for t in tickets}) == 5
     assert len({t.ticket_id for t in tickets}) == 90
     assert tickets[0].ticket_id == ticket_id("t1", "I", 0) == "SLA-t1-I000000"
@@ -113,7 +113,7 @@ def test_a_breaching_ticket_is_due_at_the_second_asked_for() -> None:
     assert planned.first_response_due_at == due
     assert started.created_at == MONDAY_10
     assert started.sla.targets.first_response == 150
-    assert started.priority.value == "P1"
+    assert started.priority == "P1"
     assert started.sla.targets.resolution == POLICY.sla_policies[1].targets.resolution
     assert planned.first_wakeup is not None
     assert planned.first_wakeup < due

@@ -25,6 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.policy.support import SupportPolicy
 from domain.ticket.actions import (
     AgentNote,
     AgentReply,
@@ -44,7 +45,8 @@ from store.engine import create_engine, create_sessionmaker
 from store.migrate import upgrade
 from store.rows import event_row, ticket_row
 from tests.conftest import DEV_SERVER, TEST_SERVER
-from tests.workflows.harness import request, running_worker, started
+from tests.domain.ticket import ladder_policies as lp
+from tests.workflows.harness import DEFAULT_POLICY, request, running_worker, started
 from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 from workflows import search_attributes as sa
@@ -97,6 +99,19 @@ async def _escalation_ladder(env: WorkflowEnvironment, h: Handle) -> None:
     await h.execute_update(TicketWorkflow.escalate, Escalate(actor="bob", reason="worse"))
 
 
+async def _ladder_team_move(env: WorkflowEnvironment, h: Handle) -> None:
+    await env.sleep(timedelta(minutes=40))  # DevOps at 30 min: moved, dispatched to dmitri
+    await h.execute_update(TicketWorkflow.reply, AgentReply(actor="dmitri", body="On it"))
+    await h.execute_update(TicketWorkflow.resolve, Resolve(actor="dmitri", resolution="Up"))
+
+
+async def _content_trigger(env: WorkflowEnvironment, h: Handle) -> None:
+    await env.sleep(timedelta(minutes=5))
+    reply = CustomerReply(body="Creo que hay una brecha de seguridad.")
+    await h.execute_update(TicketWorkflow.customer_reply, reply)
+    await env.sleep(timedelta(minutes=5))  # moved to security, dispatched to sam
+
+
 async def _dispatch_after_resolve(env: WorkflowEnvironment, h: Handle) -> None:
     await h.execute_update(TicketWorkflow.resolve, Resolve(actor="alice", resolution="Done"))
     await env.sleep(timedelta(minutes=5))
@@ -122,6 +137,8 @@ class Scenario:
     smtp_up: bool = True
     intake: bool = False
     """Start as the API does: the row and `created` event written first (`recorded_seq`)."""
+    policy: Callable[[], SupportPolicy] = lambda: DEFAULT_POLICY
+    priority: str = "P2"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -134,6 +151,8 @@ SCENARIOS: dict[str, Scenario] = {
     "failed_notification": Scenario(_failed_notification, _short_email_deadline, smtp_up=False),
     "intake_then_lifecycle": Scenario(_created_replied_resolved_closed, intake=True),
     "intake_then_escalation_ladder": Scenario(_escalation_ladder, intake=True),
+    "ladder_team_move": Scenario(_ladder_team_move, policy=lp.dataflow, priority="P1"),
+    "content_trigger_in_reply": Scenario(_content_trigger, policy=lp.security_trigger),
 }
 CONTINUE_AS_NEW = ("continue_as_new_first_run", "continue_as_new_second_run")
 
@@ -177,6 +196,7 @@ async def _start(
 async def _record_time_skipping(name: str, url: str) -> None:
     """One scenario on a fresh time-skipping server: nothing left pending by another."""
     scenario = SCENARIOS[name]
+    policy = scenario.policy()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
@@ -184,10 +204,11 @@ async def _record_time_skipping(name: str, url: str) -> None:
     try:
         async with (
             _smtp(scenario.smtp_up) as port,
-            running_worker(env.client, f"record-{name}", url, port),
+            running_worker(env.client, f"record-{name}", url, port, policy),
         ):
             now = await env.get_current_time()
-            begin = scenario.adjust(started(f"TKT-{name[:12]}", now, request(priority="P2")))
+            body = request(priority=scenario.priority)
+            begin = scenario.adjust(started(f"TKT-{name[:12]}", now, body, policy))
             handle = await _start(
                 env.client, f"record-{name}", begin, url if scenario.intake else None
             )

@@ -290,10 +290,10 @@ def test_ticketflow_dev_starts_no_embedded_part_whose_setting_points_elsewhere(
         running.wait_healthy()
         assert set(running.pids()) == {"worker", "api"}
         assert database.is_file(), "the migrations ran against DATABASE_URL"
-        # No embedded part's files; the dev payload keyring is made all the same (the worker
-        # and the API encrypt whatever Temporal they talk to).
+        # No embedded part's files; the dev payload keyring and survey-link secret are made
+        # all the same (the worker and the API encrypt and sign whatever they talk to).
         made = sorted(path.name for path in (folder / ".data").iterdir())
-        assert made == ["dev.pids", "payload-keys"]
+        assert made == ["csat-secret", "dev.pids", "payload-keys"]
         running.ctrl_c()
         assert running.wait_exit() == 0, running.log()
         assert processes_in(folder) == []

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.incidents import IncidentActivities
+from activities.letterhead import Letterhead
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from domain.intake.decide import decide
@@ -37,6 +38,7 @@ async def running_worker(
     smtp_port: int,
     policy: SupportPolicy = DEFAULT_POLICY,
     max_cached_workflows: int = 1000,
+    letterhead: Letterhead | None = None,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -45,7 +47,9 @@ async def running_worker(
         client,
         task_queue,
         projection=ProjectionActivities(sessions),
-        email=EmailActivities(sessions, mailer, TemplateRenderer(), "support@desk.example"),
+        email=EmailActivities(
+            sessions, mailer, TemplateRenderer(), "support@desk.example", letterhead
+        ),
         dispatch=DispatchActivities(sessions, client, policy),
         incidents=IncidentActivities(sessions, client),
         max_cached_workflows=max_cached_workflows,

@@ -42,6 +42,8 @@ def test_the_main_scenarios_are_recorded() -> None:
         "continue_as_new_second_run",
         "intake_then_lifecycle",
         "intake_then_escalation_ladder",
+        "ladder_team_move",
+        "content_trigger_in_reply",
     }
 
 

@@ -61,6 +61,7 @@ def test_the_passthrough_lists() -> None:
         "domain.ticket.links",
         "domain.ticket.timers",
         "domain.ticket.transitions",
+        "domain.ticket.unresolved",
         "workflows.details",
         "workflows.effects",
         "workflows.mail",

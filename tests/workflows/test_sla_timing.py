@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import ClockState, Metric, Status
+from domain.sla.terms import SlaTargets
 from domain.ticket.actions import CustomerReply, RequestInfo
 from domain.ticket.state import TicketStarted
 from store.engine import create_engine, create_sessionmaker
@@ -105,6 +106,54 @@ async def test_p2_friday_1759_with_monday_holiday(
     at_risk = [(m, at) for m, e, at in events if e == "at_risk" and m == "resolution"]
     assert len(at_risk) == 1, "at risk exactly once per cycle"
     assert state.sla_breached
+
+
+async def test_three_business_days_from_friday_evening_before_a_monday_holiday(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """PlumberLeads-style "3 business days": created Friday 19:30 (closed), Monday a
+    holiday, so day 0 is Tuesday and it is due at Thursday's close; a day of waiting on the
+    customer moves it to Friday's close, where it breaches on the second."""
+    _, port = smtp
+    env = time_env
+    friday = _next_friday_1759(await env.get_current_time()).replace(hour=19, minute=30)
+    tuesday = datetime.combine(friday.date() + timedelta(days=4), datetime.min.time(), UTC)
+    thursday, next_friday = tuesday + timedelta(days=2), tuesday + timedelta(days=3)
+    ticket_id = f"TKT-{uuid.uuid4().hex[:8]}"
+
+    await _sleep_until(env, friday)
+    start = _with_holiday(
+        started(ticket_id, friday, request(priority="P3")), friday.date() + timedelta(days=3)
+    )
+    targets = SlaTargets.model_validate({"first_response": "8h", "resolution": "3bd"})
+    start = start.model_copy(update={"sla": start.sla.model_copy(update={"targets": targets})})
+    assert start.sla.calendar.id == "business-hours"  # Mon-Fri 09:00-18:00 UTC
+    async with running_worker(env.client, task_queue, database_url, port):
+        handle = await env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(started=start),
+            id=ticket_id,
+            task_queue=task_queue,
+        )
+        state = await handle.query(TicketWorkflow.state)
+        clock = state.clocks[Metric.RESOLUTION]
+        assert (clock.target_seconds, clock.due_at) == (27 * 3600, thursday.replace(hour=18))
+
+        # Waiting on the customer from Tuesday 10:00 to Wednesday 10:00: 9 business hours.
+        await _sleep_until(env, tuesday.replace(hour=10))
+        await handle.execute_update(
+            TicketWorkflow.request_info, RequestInfo(actor="alice", body="Which address?")
+        )
+        await _sleep_until(env, tuesday.replace(hour=10) + timedelta(days=1))
+        brief = await handle.execute_update(
+            TicketWorkflow.customer_reply, CustomerReply(body="12 Main St")
+        )
+        due = next_friday.replace(hour=18)
+        assert brief.sla[Metric.RESOLUTION].due_at == due
+
+        await _sleep_until(env, due + timedelta(minutes=5))
+        clock = (await handle.query(TicketWorkflow.state)).clocks[Metric.RESOLUTION]
+    assert (clock.state, clock.breached_at) == (ClockState.BREACHED, due)
 
 
 async def _sla(database_url: str, ticket_id: str) -> list[SlaEventRow]:

@@ -73,7 +73,13 @@ def summary(policy: SupportPolicy) -> str:
         (len(policy.agents), "agent"),
     ]
     parts = [f"{n} {noun if n == 1 else _plural(noun)}" for n, noun in counts]
-    return f"version {policy.version}, " + ", ".join(parts)
+    vocabulary = policy.vocabulary
+    words = (
+        f"priorities {' '.join(vocabulary.priority_ids)}",
+        f"plans {' '.join(vocabulary.plan_ids)}",
+        f"channels {' '.join(vocabulary.channel_ids)}",
+    )
+    return f"version {policy.version}, " + ", ".join(parts) + "; " + "; ".join(words)
 
 
 def _plural(noun: str) -> str:

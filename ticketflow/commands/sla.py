@@ -22,10 +22,9 @@ if TYPE_CHECKING:
     from domain.sla.terms import SlaSnapshot
     from ticketflow.cli import Subparsers
 
-# Kept in step with domain.enums (a test checks); spelled out so `--help` needs no domain import.
-PRIORITIES = ("P1", "P2", "P3", "P4")
-PLANS = ("starter", "professional", "enterprise")
-CHANNELS = ("email", "chat", "phone", "portal", "api")
+# Priorities, plans and channels are the policy file's (checked once it is loaded); these are
+# the defaults, shown in `--help` without importing the domain.
+DEFAULT_PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -33,10 +32,14 @@ def register(subparsers: Subparsers) -> None:
     commands = sla.add_subparsers(title="commands", metavar="COMMAND", required=True)
     summary = "which SLA policy a new ticket gets and why: targets, calendar, at-risk, pauses"
     explain = commands.add_parser("explain", help=summary, description=summary)
-    explain.add_argument("--priority", required=True, choices=PRIORITIES, help="after routing")
-    explain.add_argument("--plan", default="starter", choices=PLANS, help="default: starter")
-    explain.add_argument("--channel", default="email", choices=CHANNELS, help="default: email")
+    explain.add_argument(
+        "--priority", required=True, help="a priority id of the policy, after routing (e.g. P1)"
+    )
+    explain.add_argument("--plan", help="a plan id of the policy (default: its first plan)")
+    explain.add_argument("--channel", default="email", help="a channel id (default: email)")
     explain.add_argument("--category", help="default: the policy's routing.default_category")
+    explain.add_argument("--country", help="the requester's country (ISO 3166-1 alpha-2)")
+    explain.add_argument("--timezone", help="the requester's time zone (IANA name)")
     explain.add_argument(
         "--config", type=Path, metavar="FILE", help="policy file (default: TICKETFLOW_CONFIG)"
     )
@@ -56,15 +59,28 @@ def _explain(args: argparse.Namespace) -> int:
     if category not in policy.categories:
         known = ", ".join(policy.categories)
         return fail(f"unknown category {category!r} in {path} (known: {known})", EXIT_USAGE)
+    vocabulary = policy.vocabulary
+    plan: str = args.plan or vocabulary.plan_ids[0]
+    for name, value, known_ids in (
+        ("priority", args.priority, vocabulary.priority_ids),
+        ("plan", plan, vocabulary.plan_ids),
+        ("channel", args.channel, vocabulary.channel_ids),
+    ):
+        if value not in known_ids:
+            known = ", ".join(known_ids)
+            return fail(f"unknown {name} {value!r} in {path} (known: {known})", EXIT_USAGE)
+    country = args.country.upper() if args.country else None
     try:
         text = explain(
             policy,
             priority=args.priority,
-            plan=args.plan,
+            plan=plan,
             channel=args.channel,
             category=category,
             category_given=args.category is not None,
             now=datetime.now(UTC),
+            country=country,
+            timezone=args.timezone,
         )
     except LookupError as error:
         return fail(str(error), EXIT_FAILED)
@@ -81,18 +97,32 @@ def explain(
     category: str,
     category_given: bool = True,
     now: datetime,
+    country: str | None = None,
+    timezone: str | None = None,
 ) -> str:
     """The explanation as text: one fact per line, durations in human units."""
-    from domain.sla.durations import format_duration
-
     selection = policy.select_sla(
-        priority=priority, plan=plan, category=category, channel=channel, created_year=now.year
+        priority=priority,
+        plan=plan,
+        category=category,
+        channel=channel,
+        created_year=now.year,
+        requester_country=country,
+        requester_timezone=timezone,
     )
     chosen = next(p for p in policy.sla_policies if p.id == selection.policy_id)
     given = {"priority": priority, "plan": plan, "category": category, "channel": channel}
     shown_category = category if category_given else f"{category} (routing default)"
+    vocabulary = policy.vocabulary
+    requester = "".join(
+        f", {name} {value}"
+        for name, value in (("country", country), ("time zone", timezone))
+        if value
+    )
     lines = [
-        f"ticket:   priority {priority}, plan {plan}, channel {channel}, category {shown_category}",
+        f"ticket:   priority {priority} ({vocabulary.priority_label(priority)}), "
+        f"plan {plan} ({vocabulary.plan_label(plan)}), channel {channel}, "
+        f"category {shown_category}{requester}",
         f"policy:   {chosen.id} (policy file version {policy.version})"
         + (f": {chosen.description}" if chosen.description else ""),
         f"why:      {selection.reason}; the first policy in file order that matches wins",
@@ -101,10 +131,13 @@ def explain(
         lines.append(f"          skipped {skipped.id}: {_mismatch(skipped, given)}")
     lines.append("targets:  (business time on the calendar below, minus paused time)")
     for metric in ("first_response", "next_update", "resolution"):
-        target = selection.targets.for_metric(metric)
-        shown = f"{format_duration(target)} ({target} s)" if target else "none (no such clock)"
-        lines.append(f"          {metric.replace('_', ' '):<15} {shown}")
-    lines += _calendar_lines(policy.calendars[chosen.calendar], selection.calendar, now)
+        lines.append(f"          {metric.replace('_', ' '):<15} {_target(selection, metric)}")
+    calendar_id = selection.calendar.id
+    lines += _calendar_lines(
+        policy.calendars[calendar_id].model_copy(update={"timezone": selection.calendar.timezone}),
+        selection.calendar,
+        now,
+    )
     lines += [
         f"at risk:  {_at_risk(selection)}",
         f"pauses:   {_pauses(selection)}",
@@ -116,6 +149,20 @@ def explain(
         ),
     ]
     return "\n".join(lines)
+
+
+def _target(selection: SlaSnapshot, metric: str) -> str:
+    from domain.sla.durations import BusinessDays, format_duration
+
+    target = selection.targets.for_metric(metric)
+    if target is None:
+        return "none (no such clock)"
+    if isinstance(target, BusinessDays):
+        return (
+            f"{target} ({target.days} business days: the same point of the business day "
+            f"{target.days} open days later)"
+        )
+    return f"{format_duration(target)} ({target} s)"
 
 
 def _mismatch(policy: SlaPolicy, given: dict[str, str]) -> str:
@@ -179,7 +226,7 @@ def _at_risk(selection: SlaSnapshot) -> str:
     percents = ", ".join(f"{p}%" for p in selection.at_risk_percent)
     first = selection.targets.first_response
     example = ""
-    if first:
+    if isinstance(first, int):
         points = ", ".join(format_duration(first * p // 100) for p in selection.at_risk_percent)
         example = f" (first response: at {points})"
     return f"warned at {percents} of each target{example}"

@@ -103,12 +103,11 @@ def ticket_details(view: TicketView, now: datetime, run: WorkflowRun) -> list[st
         workflow = f"{run.status.upper()} at {when(run.closed_at)} UTC · run {run.run_id}"
         clocks = f"{when(now)} UTC, when the workflow ended: no timer or action runs any more"
     lines = [
-        f"{view.id}  [{view.priority.value}] {view.subject}",
+        f"{view.id}  [{view.priority}] {view.subject}",
         f"status     {view.status.value} · escalation L{view.escalation_level}"
         f" · SLA breached: {'yes' if view.sla_breached else 'no'}",
         f"team       {view.team or NONE} · assignee {view.assignee or NONE}",
-        f"intake     plan {view.plan.value} · channel {view.channel.value}"
-        f" · category {view.category}",
+        f"intake     plan {view.plan} · channel {view.channel} · category {view.category}",
         f"created    {when(view.created_at)} · updated {when(view.updated_at)}"
         f" · first response {when(view.first_responded_at)} (UTC)",
         f"SLA        policy {policy.policy_id} v{policy.policy_version}"

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtime.settings import get_settings
 from ticketflow.commands import EXIT_OK, exit_process, fail, first_line
-from ticketflow.commands.sla import PRIORITIES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +47,9 @@ def register(subparsers: Subparsers) -> None:
     summary = "list tickets from the store, newest first"
     listing = commands.add_parser("list", help=summary, description=summary)
     listing.add_argument("--status", action="append", choices=STATUSES, help="repeatable")
-    listing.add_argument("--priority", action="append", choices=PRIORITIES, help="repeatable")
+    listing.add_argument(
+        "--priority", action="append", help="a priority id of the policy; repeatable"
+    )
     listing.add_argument("--team")
     listing.add_argument("--assignee", help="an agent id")
     listing.add_argument(

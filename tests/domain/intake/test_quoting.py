@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.intake.quoting import strip_quoted
+from domain.intake.quoting import reply_headers, strip_quoted
+from domain.policy.customer import LanguageRule
 
 GMAIL = """\
 Thanks, that fixed it.
@@ -155,3 +156,13 @@ CASES = {
 def test_strip_quoted(case: str) -> None:
     text, expected = CASES[case]
     assert strip_quoted(text) == expected
+
+
+def test_a_desks_reply_headers_replace_the_defaults_of_their_language() -> None:
+    rules = {"es": LanguageRule(reply_headers=[r"^El .* escribió:\s*$", r"^Enviado desde .*$"])}
+    text = "Sigue sin funcionar.\n\nEnviado desde mi teléfono\n> hola"
+    assert strip_quoted(text, reply_headers(rules)) == "Sigue sin funcionar."
+    assert strip_quoted(text) == "Sigue sin funcionar.\n\nEnviado desde mi teléfono"
+    # The other languages keep their defaults.
+    english = "Still broken.\n\nOn Mon, 30 Nov 2026, Support wrote:\n> Fixed?"
+    assert strip_quoted(english, reply_headers(rules)) == "Still broken."

@@ -255,7 +255,8 @@ def test_all_problems_are_reported_one_line_each() -> None:
         ("sla_policies.2.targets.resolution", "0s", "sla_policies.2.targets.resolution: invalid"),
         ("lifecycle", {"reopen_window": "soon"}, "lifecycle.reopen_window: invalid duration"),
         ("escalation.unresolved_after.P2", "4 hours", "escalation.unresolved_after.P2: invalid"),
-        ("sla_policies.0.match.priority", ["P5"], "sla_policies.0.match.priority.0: Input should"),
+        ("sla_policies.0.match.priority", ["P5"], "sla_policies.0.match.priority: unknown"),
+        ("sla_policies.0.match.priority", ["P 5"], "sla_policies.0.match.priority.0: String"),
         ("sla_policies.1.at_risk_percent", [80, 100], "sla_policies.1.at_risk_percent: at-risk"),
         (
             "sla_policies.1.pauses",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.enums import EventType, Metric, Priority, Status
+from domain.enums import EventType, Metric, Status
 from domain.intake.decide import escalation_snapshot
 from domain.ticket.actions import AgentReply, CustomerReply, Escalate, Rate, Reopen, Resolve
 from domain.ticket.aggregate import Ticket
@@ -54,7 +54,7 @@ def test_the_snapshot_resolves_every_recipient() -> None:
     ]
     assert LADDER.levels[1].recipients == [TECH]
     assert set(LADDER.levels[3].recipients) == MANAGEMENT
-    assert LADDER.unresolved_after[Priority.P2] == 4 * 3600
+    assert LADDER.unresolved_after["P2"] == 4 * 3600
 
 
 def test_at_risk_alerts_the_team_lead_without_raising() -> None:
