@@ -32,6 +32,7 @@ DATA = (
     "domain.incident.state",
     "domain.policy.models",
     "domain.ticket.actions",
+    "domain.ticket.correspondence",
     "domain.ticket.ladder",
     "domain.ticket.notifications",
     "domain.ticket.requests",

@@ -39,6 +39,7 @@ def test_the_passthrough_lists() -> None:
         "domain.incident.state",
         "domain.policy.models",
         "domain.ticket.actions",
+        "domain.ticket.correspondence",
         "domain.ticket.ladder",
         "domain.ticket.notifications",
         "domain.ticket.requests",
