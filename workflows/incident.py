@@ -15,8 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from domain.errors import DomainError
 from domain.incident.actions import (
@@ -32,34 +31,18 @@ from domain.incident.actions import (
 )
 from domain.incident.aggregate import Incident
 from domain.incident.clocks import summary as wakeup_summary
-from domain.incident.state import IncidentEvent, IncidentState, IncidentWorkflowInput, PostedUpdate
-from domain.incident.views import current_details, incident_row
+from domain.incident.state import IncidentState, IncidentWorkflowInput, PostedUpdate
+from domain.incident.views import current_details
 from domain.ticket.notifications import Notification
-from workflows.mail import MailSender, failure_message
+from workflows.incident_effects import IncidentDrains, fan_out
+from workflows.mail import MailSender
 from workflows.timer import WakeupTimer
 
 with workflow.unsafe.imports_passed_through():
-    from activities.incidents import (
-        STORE_DATA_ERROR,
-        DeliveryBatch,
-        IncidentActivities,
-        IncidentProjection,
-        LinkBatch,
-    )
+    from activities.incidents import IncidentActivities, LinkBatch
 
 __all__ = ["IncidentWorkflow", "IncidentWorkflowInput"]
 
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[STORE_DATA_ERROR],
-)
-FAN_OUT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
-FAN_OUT_DEADLINE = timedelta(hours=6)
-"""A batch that cannot reach its tickets within this is given up (recorded as refused)."""
-FAN_OUT_HEARTBEAT = timedelta(seconds=10)
 EMAIL_DEADLINE = timedelta(hours=24)
 
 
@@ -73,13 +56,14 @@ class IncidentWorkflow:
         mail_domain = input.started.mail_domain
         if input.carried is not None:
             self._incident = Incident(input.carried, mail_domain)
-            self._unrecorded: list[IncidentEvent] = list(input.unrecorded)
         else:
             self._incident = Incident.declare(input.started)
-            self._unrecorded = []
-        self._recording = False
-        self._delivering = False
-        self._store_error: str | None = None
+        self._drains = IncidentDrains(
+            state=lambda: self._incident.state,
+            delivered=self._delivered,
+            changed=self._settled,
+            unrecorded=list(input.unrecorded),
+        )
         self._mail = MailSender(
             email_failed=self._email_failed,
             settled=self._settled,
@@ -102,7 +86,7 @@ class IncidentWorkflow:
 
     def _flush(self) -> None:
         effects = self._incident.take_effects()
-        self._unrecorded += effects.events
+        self._drains.record(effects.events)
         self._mail.send(effects.notifications)
         self._changed = True
 
@@ -115,6 +99,12 @@ class IncidentWorkflow:
             ) from err
         self._flush()
         return result
+
+    def _delivered(self, outcomes: list[TicketOutcome]) -> None:
+        self._act(lambda i: i.delivered(outcomes, workflow.now()))
+
+    def _idle(self) -> bool:
+        return self._drains.idle() and not self._mail.sending
 
     def _validate(self, check: Callable[[Incident], None]) -> None:
         try:
@@ -158,7 +148,7 @@ class IncidentWorkflow:
                 actor=link.actor,
                 ticket_ids=fresh[start : start + size],
             )
-            outcomes += await self._fan_out(
+            outcomes += await fan_out(
                 IncidentActivities.link_tickets, batch, f"link {len(batch.ticket_ids)} tickets"
             )
         self._act(lambda i: i.linked(link.actor, outcomes, workflow.now()))
@@ -181,7 +171,7 @@ class IncidentWorkflow:
                 ticket_ids=[unlink.ticket_id],
                 unlink=True,
             )
-            await self._fan_out(IncidentActivities.link_tickets, batch, "unlink a ticket")
+            await fan_out(IncidentActivities.link_tickets, batch, "unlink a ticket")
             self._act(lambda i: i.unlink(unlink, workflow.now()))
         return self._incident.state
 
@@ -229,96 +219,10 @@ class IncidentWorkflow:
         unlink = UnlinkTicket(actor="system", ticket_id=ticket_id, reason="reopened")
         self._act(lambda i: i.unlink(unlink, workflow.now()))
 
-    # -- effects ---------------------------------------------------------------------------
-
-    async def _fan_out(self, method: Any, batch: Any, summary: str) -> list[TicketOutcome]:
-        try:
-            result: list[TicketOutcome] = await workflow.execute_activity_method(
-                method,
-                batch,
-                start_to_close_timeout=timedelta(minutes=10),
-                schedule_to_close_timeout=FAN_OUT_DEADLINE,
-                heartbeat_timeout=FAN_OUT_HEARTBEAT,
-                retry_policy=FAN_OUT_RETRY,
-                summary=summary,
-            )
-        except ActivityError as err:
-            reason = failure_message(err)
-            workflow.logger.error("incident fan-out gave up: %s", reason)
-            return [
-                TicketOutcome(ticket_id=t, outcome="refused", reason=reason)
-                for t in batch.ticket_ids
-            ]
-        return result
-
-    async def _broadcast_loop(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: bool(self._incident.state.broadcasts))
-            state = self._incident.state
-            broadcast = state.broadcasts[0]
-            size = state.terms.broadcast_batch
-            ids = broadcast.ticket_ids[broadcast.done : broadcast.done + size]
-            batch = DeliveryBatch(
-                incident_id=state.incident_id,
-                update_id=broadcast.update_id,
-                kind=broadcast.kind,
-                body=broadcast.body,
-                incident_status=broadcast.incident_status.value,
-                ticket_ids=ids,
-            )
-            self._delivering = True
-            first = broadcast.done + 1
-            outcomes = await self._fan_out(
-                IncidentActivities.deliver,
-                batch,
-                f"{broadcast.update_id} to tickets {first}-{first + len(ids) - 1}",
-            )
-            self._delivering = False
-            self._delivered(outcomes)
-
-    def _delivered(self, outcomes: list[TicketOutcome]) -> None:
-        self._act(lambda i: i.delivered(outcomes, workflow.now()))
-
-    async def _record_loop(self) -> None:
-        while True:
-            await workflow.wait_condition(
-                lambda: bool(self._unrecorded) and self._store_error is None
-            )
-            batch, self._unrecorded = self._unrecorded, []
-            self._recording = True
-            projection = IncidentProjection(
-                incident_id=self._incident.state.incident_id,
-                row=incident_row(self._incident.state),
-                events=batch,
-            )
-            try:
-                await workflow.execute_activity_method(
-                    IncidentActivities.record_incident,
-                    projection,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=STORE_RETRY,
-                    summary=f"record events {batch[0].seq}-{batch[-1].seq}",
-                )
-            except ActivityError as err:
-                self._unrecorded = batch + self._unrecorded
-                self._store_error = failure_message(err)
-            finally:
-                self._recording = False
-            self._changed = True
-
-    def _idle(self) -> bool:
-        return not (self._unrecorded or self._recording or self._mail.sending or self._delivering)
-
-    def _pending(self) -> str | None:
-        parts = []
-        if self._unrecorded or self._recording:
-            parts.append("events waiting for the store")
-        if self._store_error:
-            parts.append(f"store refused the data ({self._store_error})")
-        if self._incident.state.broadcasts:
-            b = self._incident.state.broadcasts[0]
-            parts.append(f"{b.update_id} delivered to {b.done} of {len(b.ticket_ids)}")
-        return "; ".join(parts) or None
+    @workflow.signal
+    def retry_effects(self) -> None:
+        """Operators: the store refused the incident's data and the cause is repaired."""
+        self._drains.retry_store()
 
     # -- the main loop ---------------------------------------------------------------------
 
@@ -327,15 +231,14 @@ class IncidentWorkflow:
         """Runs until resolved, reported, broadcast and recorded."""
         if input.carried is None:
             self._flush()
-        self._spawn(self._record_loop())
-        self._spawn(self._broadcast_loop())
+        self._drains.start(self._spawn)
         while True:
             now = workflow.now()
             self._incident.tick(now)
             self._flush()
             self._changed = False
             workflow.set_current_details(
-                current_details(self._incident.state, pending=self._pending())
+                current_details(self._incident.state, pending=self._drains.pending())
             )
             if self._incident.finished():
                 await workflow.wait_condition(
@@ -352,7 +255,7 @@ class IncidentWorkflow:
                     IncidentWorkflowInput(
                         started=input.started,
                         carried=self._incident.state,
-                        unrecorded=list(self._unrecorded),
+                        unrecorded=self._drains.unrecorded(),
                     )
                 )
             wakeup = self._incident.next_wakeup()

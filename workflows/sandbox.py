@@ -58,6 +58,7 @@ DECISIONS = (
     "domain.ticket.unresolved",
     "workflows.details",
     "workflows.effects",
+    "workflows.incident_effects",
     "workflows.mail",
     "workflows.search_attributes",
     "workflows.timer",

@@ -65,6 +65,7 @@ def test_the_passthrough_lists() -> None:
         "domain.ticket.unresolved",
         "workflows.details",
         "workflows.effects",
+        "workflows.incident_effects",
         "workflows.mail",
         "workflows.search_attributes",
         "workflows.timer",
@@ -121,6 +122,7 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
     assert {module: names for module, names in blocks.items() if names} == {
         "workflows.effects": {"activities.dispatch", "activities.projection", "store.rows"},
         "workflows.incident": {"activities.incidents"},
+        "workflows.incident_effects": {"activities.incidents"},
         "workflows.mail": {"activities.email"},
     }
 
