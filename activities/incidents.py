@@ -19,8 +19,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.incident.actions import Outcome, TicketOutcome
-from domain.incident.state import IncidentEvent
-from domain.incident.views import IncidentRowData, incident_event_row
+from domain.incident.state import IncidentEvent, IncidentRowData
+from domain.incident.views import incident_event_row
 from domain.ticket.links import IncidentLink, IncidentNotice
 from store import incidents as store
 from store.engine import SessionMaker

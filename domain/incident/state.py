@@ -179,6 +179,28 @@ class IncidentState(BaseModel):
         return dict(sorted(counts.items()))
 
 
+class IncidentRowData(BaseModel):
+    """The `incidents` row of a state (typed, so its times travel as times); data, so the
+    projection activity and the workflow share the class."""
+
+    id: str
+    title: str
+    severity: str
+    component: str
+    status: str
+    commander: str | None
+    escalation_level: int
+    linked_count: int
+    updates_sent: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    report_submitted_at: datetime | None
+    last_seq: int
+
+
 class IncidentStarted(BaseModel):
     """Input of `IncidentWorkflow`: what the API decided at declaration."""
 

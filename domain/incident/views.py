@@ -7,30 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from domain.incident.state import IncidentEvent, IncidentState
-
-
-class IncidentRowData(BaseModel):
-    """The `incidents` row of a state (typed, so its times travel as times)."""
-
-    id: str
-    title: str
-    severity: str
-    component: str
-    status: str
-    commander: str | None
-    escalation_level: int
-    linked_count: int
-    updates_sent: int
-    created_at: datetime
-    updated_at: datetime
-    acknowledged_at: datetime | None
-    resolved_at: datetime | None
-    resolution: str | None
-    report_submitted_at: datetime | None
-    last_seq: int
+from domain.incident.state import IncidentEvent, IncidentRowData, IncidentState
 
 
 def incident_row(state: IncidentState) -> IncidentRowData:

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.incident import IncidentWorkflow
 from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
 
@@ -23,7 +24,7 @@ HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.j
 
 def _replayer(*, check_decisions: bool = False) -> Replayer:
     return Replayer(
-        workflows=[TicketWorkflow],
+        workflows=[TicketWorkflow, IncidentWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(check_decisions=check_decisions),
     )
@@ -44,6 +45,8 @@ def test_the_main_scenarios_are_recorded() -> None:
         "intake_then_escalation_ladder",
         "ladder_team_move",
         "content_trigger_in_reply",
+        "incident_broadcast_breach_resolve_report",
+        "ticket_in_incident_updated_resolved_reopened",
     }
 
 

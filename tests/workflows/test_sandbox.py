@@ -171,12 +171,13 @@ def test_replaying_a_history_imports_no_holidays() -> None:
         from temporalio.client import WorkflowHistory
         from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.worker import Replayer
+        from workflows.incident import IncidentWorkflow
         from workflows.sandbox import sandbox_runner
         from workflows.ticket import TicketWorkflow
 
         async def main():
             replayer = Replayer(
-                workflows=[TicketWorkflow],
+                workflows=[TicketWorkflow, IncidentWorkflow],
                 data_converter=pydantic_data_converter,
                 workflow_runner=sandbox_runner(),
             )
