@@ -41,6 +41,13 @@ def check_assign(state: TicketState, assign: Assign) -> None:
             f"cannot assign from the queue: ticket {state.ticket_id} "
             f"is already assigned to {state.assignee}"
         )
+    if assign.only_if_unassigned and assign.team != state.team:
+        # The queue was read from the store, which may not have seen a move yet (an
+        # escalation level's team): a dispatch for the old queue must not pull it back.
+        raise InvalidTransition(
+            f"cannot assign from the {assign.team} queue: ticket {state.ticket_id} "
+            f"has moved to {state.team or 'no team'}"
+        )
     if assign.agent_id is not None and assign.agent_id == state.assignee:
         raise InvalidTransition(
             f"cannot assign: ticket {state.ticket_id} is already assigned to {assign.agent_id}"
