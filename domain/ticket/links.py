@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.enums import EventType, Status
 from domain.errors import InvalidTransition
 from domain.ticket import clocks, transitions
+from domain.ticket.actions import Action
 from domain.ticket.change import Change, agent_actor
 from domain.ticket.state import TicketState
 
@@ -123,10 +124,9 @@ def apply_notice(change: Change, notice: IncidentNotice, at: datetime) -> bool:
 
 
 def check_link_parent(state: TicketState, link: ParentLink) -> None:
+    transitions.check(state, Action.LINK)
     if link.parent_id == state.ticket_id:
         raise InvalidTransition("a ticket cannot be its own parent")
-    if state.status == Status.CLOSED:
-        raise InvalidTransition(f"cannot link: ticket {state.ticket_id} is closed")
     if state.parent_id == link.parent_id:
         raise InvalidTransition(f"ticket {state.ticket_id} is already a child of {link.parent_id}")
 

@@ -32,6 +32,7 @@ ALLOWED: dict[Action, frozenset[Status]] = {
     Action.CLOSE: frozenset({Status.RESOLVED}),
     Action.CUSTOMER_REPLY: _ACTIVE | {Status.RESOLVED},
     Action.CSAT: frozenset({Status.RESOLVED, Status.CLOSED}),
+    Action.LINK: _ACTIVE | {Status.RESOLVED},
 }
 
 _ORDER = [Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED]
