@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -40,6 +40,8 @@ router = APIRouter(tags=["survey"])
 CLAIM_LEASE = timedelta(minutes=5)
 """A `pending` click older than this belongs to a request that died: the link works again."""
 MAX_TOKEN_CHARS = 200
+MAX_SCORE_CHARS = 8
+"""Longer than any score: a longer value is the API's 422 error shape, not the HTML page."""
 
 
 def _page(page: Page, status: int, language: str, **values: object) -> HTMLResponse:
@@ -77,7 +79,10 @@ def _html(description: str) -> dict[str, Any]:
     },
 )
 async def answer_survey(
-    token: str, request: Request, tickets: TicketServiceDep, score: str = ""
+    token: Annotated[str, Path(max_length=MAX_TOKEN_CHARS)],
+    request: Request,
+    tickets: TicketServiceDep,
+    score: Annotated[str, Query(max_length=MAX_SCORE_CHARS)] = "",
 ) -> HTMLResponse:
     """Record the score of a signed survey link (1-5), once; a thank-you page."""
     policy: SupportPolicy = request.app.state.policy
@@ -85,7 +90,7 @@ async def answer_survey(
     secret: bytes | None = request.app.state.csat_secret
     default = policy.default_language
     now = datetime.now(UTC)
-    if secret is None or len(token) > MAX_TOKEN_CHARS:
+    if secret is None:
         return _page("invalid", 403, default)
     try:
         survey = verify(secret, token, now)

@@ -98,6 +98,9 @@ NOT_STORED: dict[str, str] = {
     "test_values_derived_from_an_email_fit",
     "InboundEmail.to[]": "not kept",
     "path:webhook_id": "a subscription's id, looked up",
+    "path:token": "a signed survey token, verified and its survey id claimed: "
+    "ids the worker signed, which fit CsatResponse's columns",
+    "GET /csat/{token} query:score": "parsed as a 1-5 integer score",
     "InboundEmail.subject": "a new ticket's subject only within MAX_SUBJECT_CHARS: "
     "test_values_derived_from_an_email_fit",
     "InboundEmail.in_reply_to": "Message-IDs looked up for threading",
