@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.incidents import IncidentActivities
@@ -42,6 +43,7 @@ from runtime.processes import Process, describe_exit, spawn
 from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
+from workflows.approval import ApprovalWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
@@ -66,14 +68,17 @@ def build_worker(
     email: EmailActivities,
     dispatch: DispatchActivities,
     incidents: IncidentActivities,
+    approvals: ApprovalActivities | None = None,
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
 ) -> Worker:
-    """The ticket worker; `max_cached_workflows` bounds its memory (WORKER_MAX_CACHED_WORKFLOWS)."""
+    """The ticket worker; `max_cached_workflows` bounds its memory (WORKER_MAX_CACHED_WORKFLOWS).
+    `approvals` None: the store-only ledger on the projection's store."""
+    approvals = approvals or ApprovalActivities(projection.sessions)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, IncidentWorkflow],
+        workflows=[TicketWorkflow, ApprovalWorkflow, IncidentWorkflow],
         activities=[
             projection.record_ticket,
             email.send_emails,
@@ -82,6 +87,8 @@ def build_worker(
             incidents.record_incident,
             incidents.link_tickets,
             incidents.deliver,
+            approvals.record_approval,
+            approvals.issue_refund,
         ],
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent_activities,
@@ -144,6 +151,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         ),
         dispatch=DispatchActivities(sessions, client, policy),
         incidents=IncidentActivities(sessions, client),
+        approvals=ApprovalActivities(sessions, payment_url=settings.payment_url),
         max_cached_workflows=settings.worker_max_cached_workflows,
     )
     log.info(

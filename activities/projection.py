@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from store import repository, webhooks
+from store import approvals, repository, webhooks
 from store.engine import SessionMaker
 from store.rows import ProjectionInput, TicketChanges, event_row, sla_event_row
 
@@ -20,6 +20,10 @@ STORE_DATA_ERROR = "StoreDataError"
 class ProjectionActivities:
     def __init__(self, sessions: SessionMaker) -> None:
         self._sessions = sessions
+
+    @property
+    def sessions(self) -> SessionMaker:
+        return self._sessions
 
     @activity.defn(name="record_ticket")
     async def record_ticket(self, projection: ProjectionInput) -> None:
@@ -57,3 +61,5 @@ class ProjectionActivities:
             await repository.insert_sla_events(
                 session, rows=[row for row in sla_rows if row is not None]
             )
+            # Automatic credits granted at once go on the ledger with their event.
+            await approvals.record_credits(session, events=projection.events, at=datetime.now(UTC))

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api import errors, observability, openapi
 from api.agent_actions import AgentActions
+from api.approvals import ApprovalService
 from api.auth import TokenTable, parse_tokens
 from api.codec import CodecCors
 from api.config import ApiSettings
@@ -18,7 +19,18 @@ from api.incidents import IncidentService
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import codec, csat, health, inbound, incidents, metrics, sla, tickets, webhooks
+from api.routes import (
+    approvals,
+    codec,
+    csat,
+    health,
+    inbound,
+    incidents,
+    metrics,
+    sla,
+    tickets,
+    webhooks,
+)
 from api.service import TicketService
 from api.webhooks import WebhookService
 from domain.webhooks import parse_patterns
@@ -76,6 +88,9 @@ def create_app(
             task_queue=settings.temporal_task_queue,
             mail_domain=mail_domain(settings.mail_from),
         )
+        app.state.approvals = ApprovalService(
+            client=client, sessions=app.state.sessions, policy=policy
+        )
         app.state.webhooks = WebhookService(
             app.state.sessions, parse_patterns(settings.webhook_allowed_hosts)
         )
@@ -115,6 +130,7 @@ def create_app(
     app.include_router(sla.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
+    app.include_router(approvals.router)
     app.include_router(codec.router)
     app.include_router(csat.router)
     app.include_router(

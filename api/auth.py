@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from domain.enums import Role
+from domain.enums import APPROVER_ROLES, Role
 
 MAX_AGENT_ID_CHARS = 50
 """An agent id is an assignee (`tickets.assignee`, VARCHAR(50)) and, as `agent:<id>`, an
@@ -51,9 +51,11 @@ def parse_tokens(spec: str | None) -> dict[str, Principal]:
                 f"TICKETFLOW_TOKENS entry {index}: an agent id is 1-{MAX_AGENT_ID_CHARS} "
                 "printable characters without spaces"
             )
-        if role == Role.AGENT and not agent_id:
+        if role in APPROVER_ROLES and not agent_id:
             raise TokenConfigError(
                 f"TICKETFLOW_TOKENS entry {index}: an agent token needs an agent id"
+                if role == Role.AGENT
+                else f"TICKETFLOW_TOKENS entry {index}: a {role.value} token needs an agent id"
             )
         tokens[token] = Principal(role=role, agent_id=agent_id)
     return tokens

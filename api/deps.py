@@ -10,12 +10,13 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.agent_actions import AgentActions
+from api.approvals import ApprovalService
 from api.auth import Principal, TokenTable, bearer_token
 from api.config import ApiSettings
 from api.errors import ApiError
 from api.idempotency import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS, valid_key
 from api.service import TicketService
-from domain.enums import Role
+from domain.enums import APPROVER_ROLES, Role
 from domain.policy.support import SupportPolicy
 
 
@@ -31,6 +32,11 @@ def _actions(request: Request) -> AgentActions:
 
 def _service(request: Request) -> TicketService:
     service: TicketService = request.app.state.tickets
+    return service
+
+
+def _approvals(request: Request) -> ApprovalService:
+    service: ApprovalService = request.app.state.approvals
     return service
 
 
@@ -114,6 +120,9 @@ AnyPrincipal = Annotated[Principal, Depends(require(Role.SERVICE, Role.AGENT, Ro
 ServicePrincipal = Annotated[Principal, Depends(require(Role.SERVICE))]
 AgentPrincipal = Annotated[Principal, Depends(require(Role.AGENT))]
 StaffPrincipal = Annotated[Principal, Depends(require(Role.AGENT, Role.ADMIN))]
+ApproverPrincipal = Annotated[Principal, Depends(require(*APPROVER_ROLES))]
+ApprovalReader = Annotated[Principal, Depends(require(*APPROVER_ROLES, Role.ADMIN))]
+ApprovalServiceDep = Annotated[ApprovalService, Depends(_approvals)]
 BoundsDep = Annotated[ApiSettings, Depends(_bounds)]
 PolicyDep = Annotated[SupportPolicy, Depends(_policy)]
 MetricsScraper = Annotated[None, Depends(_metrics_scraper)]

@@ -37,6 +37,7 @@ SlaBreached=Bool
 NextSlaDueAt=Datetime
 FailedEffects=KeywordList
 IncidentId=Keyword
+ApprovalPending=Bool
 '
 
 log() {

@@ -63,6 +63,14 @@ class Role(StrEnum):
     SERVICE = "service"
     AGENT = "agent"
     ADMIN = "admin"
+    SUPPORT_MANAGER = "support_manager"
+    """An approver (bound to an agent id): refunds and credits past an agent's authority."""
+    FINANCE_DIRECTOR = "finance_director"
+    """An approver (bound to an agent id): the largest refunds and contract disputes."""
+
+
+APPROVER_ROLES = (Role.AGENT, Role.SUPPORT_MANAGER, Role.FINANCE_DIRECTOR)
+"""The roles that may decide an approval; each token of them is bound to an agent id."""
 
 
 class EventType(StrEnum):
@@ -88,6 +96,9 @@ class EventType(StrEnum):
     SLA_PAUSED = "sla_paused"
     SLA_RESUMED = "sla_resumed"
     NOTIFICATION_FAILED = "notification_failed"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    CREDIT_GRANTED = "credit_granted"
     INCIDENT_LINKED = "incident_linked"
     INCIDENT_UNLINKED = "incident_unlinked"
     INCIDENT_UPDATE = "incident_update"

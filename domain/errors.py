@@ -42,6 +42,18 @@ class NotAssignable(DomainError):
     code = "not_assignable"
 
 
+class NotApprover(DomainError):
+    """The caller's role may not decide this approval at the rung it waits on."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class ApprovalNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
 class IncidentNotFound(DomainError):
     status_code = 404
     code = "not_found"
@@ -51,10 +63,3 @@ class OpenChildren(InvalidTransition):
     """A parent ticket with open children, resolved without resolving them too."""
 
     code = "open_children"
-
-
-class NotApprover(DomainError):
-    """A public incident update approved by someone the policy does not name."""
-
-    status_code = 403
-    code = "forbidden"

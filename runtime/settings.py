@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     """Workflows one worker process keeps in memory (sticky), about 0.2 MiB each; a ticket
     not in the cache is replayed from its history when it next has a task. The SDK's
     default; docs/benchmarks.md measures the memory and the replay."""
+    payment_url: str | None = Field(default=None, alias="TICKETFLOW_PAYMENT_URL")
+    """The payment adapter's endpoint (`issue_refund` POSTs approved refunds, credits and
+    cancellations to it with `Idempotency-Key: <approval id>`); unset: the store-only ledger."""
     webhook_allowed_hosts: str = Field(default="", alias="TICKETFLOW_WEBHOOK_ALLOWED_HOSTS")
     """Comma-separated host patterns (`*` globs, addresses, networks) webhooks may reach
     although they are not public; unlisted hosts must resolve to public addresses only."""

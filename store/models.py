@@ -24,17 +24,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.approval_models import ApprovalRow, LedgerEntry
 from store.base import Base, BigIntId, Document, UtcDateTime
 from store.incident_models import IncidentEventRow, IncidentNumber, IncidentRow, TicketKeyword
 from store.webhook_models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "ApprovalRow",
     "Base",
     "BigIntId",
     "Document",
     "IncidentEventRow",
     "IncidentNumber",
     "IncidentRow",
+    "LedgerEntry",
     "TicketKeyword",
     "UtcDateTime",
     "WebhookAttempt",

@@ -113,6 +113,8 @@ TABLES = (
     "idempotency_keys",
     "ticket_numbers",
     "assignments",
+    "approvals",
+    "ledger_entries",
 )
 
 

@@ -3,8 +3,9 @@ source with `ast`, so a forbidden import fails here before it runs anywhere.
 
 Lowest first: `domain` (pure), `store`, `activities` and `workflows`, `runtime`, then the
 two processes `api` and `worker`, then the commands `ticketflow`. Inside `domain`: the
-vocabulary (`enums`, `errors`), then `sla`, `policy`, `ticket`, `intake`. An import under
-`if TYPE_CHECKING:` is for annotations only and never runs, so it does not count.
+vocabulary (`enums`, `errors`), then `sla`, `policy`, `approvals`, `ticket`, `intake`. An
+import under `if TYPE_CHECKING:` is for annotations only and never runs, so it does not
+count.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 DOMAIN_ORDER = (
     "domain.sla",
     "domain.policy",
+    "domain.approvals",
     "domain.ticket",
     "domain.incident",
     "domain.intake",

@@ -74,7 +74,8 @@ from ticketflow.stack import Backoff, Stack, ensure_port_free, say
 DEV_CSAT_SECRET_FILE = "csat-secret"  # noqa: S105 - a file name, not a secret
 DEV_TOKENS = (
     "dev-service-token:service,dev-agent-token:agent:alice,"
-    "dev-agent2-token:agent:bob,dev-admin-token:admin"
+    "dev-agent2-token:agent:bob,dev-admin-token:admin,"
+    "dev-manager-token:support_manager:judy,dev-finance-token:finance_director:frida"
 )
 
 __all__ = [

@@ -28,6 +28,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 DATA = (
     "domain.enums",
     "domain.errors",
+    "domain.approvals.models",
+    "domain.policy.approvals",
     "domain.incident.actions",
     "domain.incident.state",
     "domain.policy.models",
@@ -41,6 +43,7 @@ DATA = (
 )
 ARITHMETIC = ("domain.sla",)
 DECISIONS = (
+    "domain.approvals.decide",
     "domain.incident.aggregate",
     "domain.incident.alerts",
     "domain.incident.broadcasts",
@@ -48,14 +51,17 @@ DECISIONS = (
     "domain.incident.views",
     "domain.ticket.agent",
     "domain.ticket.aggregate",
+    "domain.ticket.approvals",
     "domain.ticket.change",
     "domain.ticket.clocks",
+    "domain.ticket.credits",
     "domain.ticket.customer",
     "domain.ticket.escalation",
     "domain.ticket.links",
     "domain.ticket.timers",
     "domain.ticket.transitions",
     "domain.ticket.unresolved",
+    "workflows.approvals_of_ticket",
     "workflows.details",
     "workflows.effects",
     "workflows.incident_effects",

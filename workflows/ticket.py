@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from domain.approvals.models import ApprovalOutcome, ApprovalStarted, ApprovalView
 from domain.enums import EventType
 from domain.errors import DomainError
 from domain.ticket.actions import (
@@ -37,11 +38,12 @@ from domain.ticket.actions import (
     Resolve,
 )
 from domain.ticket.aggregate import Ticket
-from domain.ticket.change import Effects
+from domain.ticket.change import CreditAsk, Effects
 from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
+from workflows.approvals_of_ticket import TicketApprovals
 from workflows.details import OperatorView
 from workflows.effects import EffectDrains, Pending
 from workflows.timer import WakeupTimer
@@ -88,6 +90,7 @@ class TicketWorkflow:
             carried=pending,
             row_recorded=input.carried is None and input.recorded_seq > 0,
         )
+        self._approvals = TicketApprovals(ticket=lambda: self._ticket, queue=self._queue)
         self._view = OperatorView(
             {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         )
@@ -103,9 +106,15 @@ class TicketWorkflow:
     def _queue(self, effects: Effects) -> None:
         self._effects.queue(effects)
         self._changed = True
+        for ask in effects.credit_asks:
+            self._ask_credit(ask)
         if effects.left_incidents and workflow.patched(INCIDENT_LINKS):
             for incident_id in effects.left_incidents:
                 self._effects.spawn(self._tell_incident(incident_id))
+
+    def _ask_credit(self, ask: CreditAsk) -> None:
+        """An automatic credit the policy sends through an approver: its own approval."""
+        self._approvals.ask_credit(ask)
 
     async def _tell_incident(self, incident_id: str) -> None:
         """The incident counts this ticket out; an incident that has ended needs no telling."""
@@ -245,6 +254,21 @@ class TicketWorkflow:
     @rate.validator
     def _validate_rate(self, rate: Rate) -> None:
         self._validate(lambda t: t.validate_rate(rate))
+
+    @workflow.update
+    async def request_approval(self, ask: ApprovalStarted) -> ApprovalView:
+        """A refund, credit or cancellation for an approver: a child `ApprovalWorkflow`
+        (`<ticket>-R<n>`); the ticket waits on hold until it is decided."""
+        return await self._approvals.start(ask)
+
+    @request_approval.validator
+    def _validate_request_approval(self, ask: ApprovalStarted) -> None:
+        self._validate(lambda t: t.validate_approval_request())
+
+    @workflow.signal
+    def approval_decided(self, outcome: ApprovalOutcome) -> None:
+        """An approval of this ticket was decided: off the pending list (and off hold)."""
+        self._queue(self._ticket.approval_decided(outcome, workflow.now()))
 
     @workflow.update
     def link_incident(self, link: IncidentLink) -> TicketBrief:

@@ -63,6 +63,7 @@ def decide(
         escalation=escalation_snapshot(policy),
         mail=mail_snapshot(policy),
         related_ticket_id=related_ticket_id,
+        approvals=policy.approvals,
         mail_domain=mail_domain,
         acknowledge=acknowledge,
     )

@@ -138,6 +138,15 @@ def vocabulary_problems(policy: SupportPolicy) -> list[Problem]:
     problems += _unknown(
         "routing.default_priority", "priority", [routing.default_priority], priorities
     )
+    approvals = policy.approvals
+    for index, authority in enumerate(approvals.rules):
+        path = f"approvals.rules.{index}"
+        problems += _unknown(f"{path}.plan", "plan", authority.plan or [], plans)
+    for kind in ("breach", "low_csat"):
+        for index, credit in enumerate(getattr(approvals.credits, kind)):
+            path = f"approvals.credits.{kind}.{index}"
+            problems += _unknown(f"{path}.plan", "plan", credit.plan or [], plans)
+            problems += _unknown(f"{path}.priority", "priority", credit.priority or [], priorities)
     unresolved = policy.escalation.unresolved_after
     if "unresolved_after" in policy.escalation.model_fields_set:
         problems += _unknown("escalation.unresolved_after", "priority", unresolved, priorities)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.customer import BrandSpec, CsatSpec, EmailsSpec, LanguageRule
 from domain.policy.escalation import EscalationSpec
@@ -82,6 +83,7 @@ class SupportPolicy(PolicyModel):
     language_rules: dict[str, LanguageRule] = Field(default_factory=dict)
     """Per language; a language given here replaces that language's defaults
     (`domain.policy.customer`), the others keep theirs."""
+    approvals: ApprovalsSpec = ApprovalsSpec()
 
     @model_validator(mode="before")
     @classmethod

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from domain.approvals.models import ApprovalOutcome, ApprovalStarted
 from domain.enums import EventType, Metric
 from domain.sla import clocks as sla
 from domain.ticket import (
     agent,
+    approvals,
     clocks,
     customer,
     escalation,
@@ -84,6 +86,7 @@ class Ticket:
             escalation=started.escalation,
             mail=started.mail,
             related_ticket_id=started.related_ticket_id,
+            approvals=started.approvals,
         )
         change = Change(state, started.mail_domain)
         unresolved.follow_ladder(change)
@@ -148,6 +151,9 @@ class Ticket:
     def validate_rate(self, rate: Rate) -> None:
         customer.check_rate(self.state)
 
+    def validate_approval_request(self) -> None:
+        approvals.check_request(self.state)
+
     # -- the agents' actions ---------------------------------------------------------------------
 
     def reply(self, reply: AgentReply, at: datetime) -> Effects:
@@ -210,6 +216,14 @@ class Ticket:
 
     def rate(self, rate: Rate, at: datetime) -> Effects:
         return self._apply(lambda change: customer.rate(change, rate, at))
+
+    # -- approvals (each one an `ApprovalWorkflow`, a child of the ticket) -----------------------
+
+    def request_approval(self, started: ApprovalStarted, at: datetime) -> Effects:
+        return self._apply(lambda change: approvals.request(change, started, at))
+
+    def approval_decided(self, outcome: ApprovalOutcome, at: datetime) -> Effects:
+        return self._apply(lambda change: approvals.decided(change, outcome, at))
 
     def note_notification(
         self,

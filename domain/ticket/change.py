@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from domain.enums import EventType
@@ -20,6 +21,18 @@ from domain.ticket.notifications import Notification, message_id, notification_k
 from domain.ticket.state import TicketEvent, TicketState
 
 SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class CreditAsk:
+    """An automatic credit that needs an approver's decision first."""
+
+    trigger: str
+    amount: Decimal
+    currency: str
+    role: str
+
+
 CUSTOMER = "customer"
 # How many one-line event summaries a ticket keeps for the Temporal UI's details.
 RECENT_EVENTS = 5
@@ -41,6 +54,8 @@ class Effects:
     notifications: list[Notification] = field(default_factory=list)
     freed_teams: list[str] = field(default_factory=list)
     """Teams where an agent's capacity freed up: their queues may be dispatched."""
+    credit_asks: list[CreditAsk] = field(default_factory=list)
+    """Automatic credits the policy sends through an approver: the workflow starts each."""
     left_incidents: list[str] = field(default_factory=list)
     """Incidents this ticket left by itself (reopened): each is told, once."""
 

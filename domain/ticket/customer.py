@@ -12,7 +12,7 @@ from domain.enums import EventType, Metric, Status
 from domain.errors import FollowUpRequired, InvalidTransition
 from domain.sla.calendar import add_business_seconds
 from domain.sla.clocks import SlaClock
-from domain.ticket import clocks, escalation, transitions
+from domain.ticket import clocks, credits, escalation, transitions
 from domain.ticket.actions import Action, CustomerReply, Rate
 from domain.ticket.change import CUSTOMER, Change
 from domain.ticket.state import TicketState
@@ -95,8 +95,14 @@ def rate(change: Change, rate: Rate, at: datetime) -> None:
             metric=Metric.CSAT_FOLLOWUP, target_seconds=target, started_at=at, due_at=due
         )
         clocks.set_clock(change, clock)
+        credit = credits.credit_on_score(change, rate.score, at)
         change.notify_customer(
-            event, "low_csat_followup", score=rate.score, comment=rate.comment, manager_name=None
+            event,
+            "low_csat_followup",
+            score=rate.score,
+            comment=rate.comment,
+            manager_name=None,
+            credit=credit,
         )
         # Where the follow-up goes (the policy's `low_csat_followup.to`), never down.
         level = ladder.csat_followup_level

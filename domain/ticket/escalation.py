@@ -17,6 +17,7 @@ from datetime import datetime
 
 from domain.enums import EventType, Metric
 from domain.sla.clocks import SlaTransition
+from domain.ticket import credits
 from domain.ticket.change import SYSTEM, Change
 from domain.ticket.state import TicketEvent, TicketState
 
@@ -134,7 +135,10 @@ def on_sla_transitions(change: Change, transitions: list[SlaTransition]) -> None
                 )
                 event = raised or change.effects.events[-1]
             if t.metric != Metric.CSAT_FOLLOWUP:
-                change.notify_customer(event, "sla_breach_apology", metric=t.metric.value)
+                credit = credits.credit_on_breach(change, t.metric.value, t.at)
+                change.notify_customer(
+                    event, "sla_breach_apology", metric=t.metric.value, credit=credit
+                )
 
 
 def _alert_lead(change: Change, t: SlaTransition, purpose: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.enums import ChannelId, EventType, Metric, PriorityId, Status
+from domain.policy.approvals import ApprovalsSpec
 from domain.policy.models import LifecycleSpec
 from domain.sla.clocks import SlaClock
 from domain.sla.terms import SlaSnapshot
@@ -90,6 +91,15 @@ class TicketState(BaseModel):
     """Message-ID of the acknowledgment: every later email threads under it."""
     notifications_failed: int = 0
     """Emails given up on (refused for good, or not delivered by their deadline)."""
+    approvals: ApprovalsSpec | None = None
+    """The policy's `approvals:` block as it stood at creation (None: tickets from before)."""
+    approval_count: int = 0
+    """Approvals ever requested on this ticket: the next one is `-R<count + 1>`."""
+    approvals_pending: list[str] = []
+    held_for_approval: bool = False
+    """The ticket went on hold for a pending approval (and reopens once none is pending)."""
+    credits_granted: list[str] = []
+    """What already earned an automatic credit (`breach:<metric>`, `csat`): once each."""
     incident_id: str | None = None
     """The major incident this ticket is linked to: its public updates reach the customer."""
     incident_updates: list[str] = []
@@ -122,6 +132,8 @@ class TicketStarted(BaseModel):
     related_ticket_id: str | None = None
     """The closed ticket this one follows up, if any."""
     mail_domain: str = "ticketflow.local"
+    approvals: ApprovalsSpec | None = None
+    """The policy's approvals and automatic credits, snapshotted like the SLA."""
     acknowledge: bool = True
     """False for a ticket no email may answer by itself (a quarantined email): no
     acknowledgment. Defaults to the behaviour of every ticket started before it existed."""

@@ -67,15 +67,31 @@ EXTRA_VARIABLES: dict[str, frozenset[str]] = {
             "ticket_url",
         }
     ),
-    "sla_breach_apology": frozenset({"metric"}),
+    "sla_breach_apology": frozenset({"metric", "credit"}),
     "csat_survey": frozenset({"survey_url", "scores"}),
-    "low_csat_followup": frozenset({"score", "comment", "manager_name"}),
+    "low_csat_followup": frozenset({"score", "comment", "manager_name", "credit"}),
     "status_change": frozenset({"previous_status", "new_status"}),
+    "refund_confirmation": frozenset(
+        {"approval_id", "kind", "amount", "plan", "settle_days", "effective_at"}
+    ),
+    "approval_denied": frozenset({"approval_id", "kind", "amount", "comment"}),
+    "approval_request": frozenset(
+        {
+            "approval_id",
+            "kind",
+            "amount",
+            "reason",
+            "role",
+            "escalated_from",
+            "overdue",
+            "failed",
+        }
+    ),
     "incident_update": frozenset({"body", "incident_id", "incident_status"}),
     "incident_escalation": frozenset({"level_name", "reason", "component", "commander", "linked"}),
 }
 TEMPLATES = tuple(EXTRA_VARIABLES)
-INTERNAL = frozenset({"escalation_alert", "incident_escalation"})
+INTERNAL = frozenset({"escalation_alert", "approval_request", "incident_escalation"})
 CUSTOMER = tuple(name for name in TEMPLATES if name not in INTERNAL)
 # These subjects are only the ticket tag and the ticket's own subject, in every language.
 UNTRANSLATED_SUBJECTS = frozenset({"acknowledgment", "agent_reply"})
@@ -131,12 +147,39 @@ FULL_EXTRA: dict[str, dict[str, Any]] = {
         "sla_summary": "resolution 80% elapsed, due 2026-11-23 14:00 UTC",
         "ticket_url": "https://desk.example/t/TKT-000042",
     },
-    "sla_breach_apology": {"metric": "first_response"},
+    "sla_breach_apology": {"metric": "first_response", "credit": "$50.00"},
     "csat_survey": {"survey_url": "https://desk.example/survey/TKT-000042", "scores": SCORE_URLS},
     "low_csat_followup": {
         "score": 2,
         "comment": f"Far too slow {SCRIPT}",
         "manager_name": "Maja Petrova",
+        "credit": "$100.00",
+    },
+    "refund_confirmation": {
+        "approval_id": "TKT-000042-R1",
+        "kind": "refund",
+        "amount": "$149.00",
+        "plan": "professional",
+        "settle_days": 3,
+        "effective_at": "2026-12-07 10:00 UTC",
+    },
+    "approval_denied": {
+        "approval_id": "TKT-000042-R1",
+        "kind": "refund",
+        "amount": "$600.00",
+        "comment": f"Outside the 30-day guarantee {SCRIPT}",
+    },
+    "approval_request": {
+        "approval_id": "TKT-000042-R1",
+        "kind": "refund",
+        "amount": "$2,500.00",
+        "reason": f"Annual plan charged twice {SCRIPT}",
+        "role": "finance_director",
+        "due_at": "2026-12-01T10:00:00+00:00",
+        "due_at_local": "2026-12-01 11:00 (Europe/Skopje)",
+        "escalated_from": "support_manager",
+        "overdue": False,
+        "failed": None,
     },
     "status_change": {"previous_status": "open", "new_status": "on_hold"},
     "incident_update": {
@@ -168,7 +211,16 @@ EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
     "resolution": {"agent_name": None},
     "escalation_alert": {"agent": None, "impact": None, "actions_taken": [], "ticket_url": None},
     "csat_survey": {"survey_url": None, "scores": []},
-    "low_csat_followup": {"comment": None, "manager_name": None},
+    "low_csat_followup": {"comment": None, "manager_name": None, "credit": None},
+    "sla_breach_apology": {"credit": None},
+    "refund_confirmation": {"effective_at": None},
+    "approval_denied": {"comment": None},
+    "approval_request": {
+        "due_at": None,
+        "due_at_local": None,
+        "escalated_from": None,
+        "failed": None,
+    },
     "incident_escalation": {"commander": None},
 }
 VARIANTS = ("full", "empty")
@@ -408,6 +460,8 @@ def test_low_csat_followup_quotes_the_comment_and_names_the_manager(language: st
         ("resolution", "resolution"),
         ("low_csat_followup", "comment"),
         ("escalation_alert", "reason"),
+        ("approval_denied", "comment"),
+        ("approval_request", "reason"),
     ],
 )
 def test_html_escapes_free_text_and_the_text_part_keeps_it(

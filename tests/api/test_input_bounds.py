@@ -23,6 +23,7 @@ from domain.intake.inbound import InvalidInboundSubject, Threading, idempotency_
 from domain.ticket.actions import Action
 from domain.ticket.change import agent_actor
 from domain.ticket.requests import MAX_SUBJECT_CHARS
+from store.approval_models import ApprovalRow, LedgerEntry
 from store.models import (
     IdempotencyKey,
     InboundMessage,
@@ -57,6 +58,9 @@ STORED: dict[str, tuple[Column, ...]] = {
     "WebhookCreate.secret": (WebhookSubscription.secret,),
     "WebhookPatch.url": (WebhookSubscription.url,),
     "WebhookPatch.secret": (WebhookSubscription.secret,),
+    "RefundRequest.currency": (ApprovalRow.currency, LedgerEntry.currency),
+    "RefundRequest.kind": (ApprovalRow.kind, LedgerEntry.kind),
+    "SettledBody.reference": (ApprovalRow.payment_reference,),
 }
 """Request strings written to a column as they are (enums: their longest value)."""
 
@@ -72,6 +76,9 @@ IN_DOCUMENTS: dict[str, tuple[Column, ...]] = {
     "InboundEmail.text": (Ticket.description, TicketEventRow.data),
     "WebhookCreate.event_types[]": (WebhookSubscription.event_types,),
     "WebhookPatch.event_types[]": (WebhookSubscription.event_types,),
+    "RefundRequest.reason": (ApprovalRow.reason,),
+    "DecisionBody.comment": (ApprovalRow.comment,),
+    "DenyBody.comment": (ApprovalRow.comment,),
 }
 """Request strings kept only inside JSON or Text documents (still bounded at the edge)."""
 
@@ -98,6 +105,13 @@ NOT_STORED: dict[str, str] = {
     "test_values_derived_from_an_email_fit",
     "InboundEmail.to[]": "not kept",
     "path:webhook_id": "a subscription's id, looked up",
+    "path:approval_id": "an approval's id (its workflow id), looked up",
+    "RefundRequest.amount": "parsed into a Decimal of at most 12 digits (NUMERIC(14, 2))",
+    "GET /v1/approvals query:status": "a filter",
+    "GET /v1/approvals query:ticket_id": "a filter",
+    "POST /v1/tickets/{ticket_id}/refund-requests header:idempotency-key": (
+        "the Temporal Update id refund-request:<key>: test_derived_keys_and_ids_fit"
+    ),
     "path:token": "a signed survey token, verified and its survey id claimed: "
     "ids the worker signed, which fit CsatResponse's columns",
     "GET /csat/{token} query:score": "parsed as a 1-5 integer score",

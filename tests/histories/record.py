@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -25,6 +26,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.approvals.decide import approval_input
+from domain.approvals.models import Customer, Decision, RefundRequest
 from domain.policy.support import SupportPolicy
 from domain.ticket.actions import (
     AgentNote,
@@ -50,6 +53,7 @@ from tests.workflows.harness import DEFAULT_POLICY, request, running_worker, sta
 from ticketflow.environment import free_port
 from ticketflow.search_attributes import register as register_search_attributes
 from workflows import search_attributes as sa
+from workflows.approval import ApprovalWorkflow
 from workflows.ticket import TicketWorkflow, TicketWorkflowInput
 
 HERE = Path(__file__).resolve().parent
@@ -117,6 +121,45 @@ async def _dispatch_after_resolve(env: WorkflowEnvironment, h: Handle) -> None:
     await env.sleep(timedelta(minutes=5))
 
 
+async def _refund_approved_then_closed(env: WorkflowEnvironment, h: Handle) -> None:
+    now = await env.get_current_time()
+    state = await h.query(TicketWorkflow.state)
+    body = RefundRequest(amount=Decimal("49"), reason="double charge", purchase_date=now.date())
+    requester = state.requester
+    customer = Customer(
+        email=requester.email, name=requester.name, language=requester.language,
+        plan=str(requester.plan),
+    )  # fmt: skip
+    ask = approval_input(
+        DEFAULT_POLICY.approvals,
+        ticket_id=state.ticket_id,
+        request=body,
+        customer=customer,
+        requested_by="agent:alice",
+        at=now,
+        subject=state.subject,
+        mail_domain="desk.example",
+        calendar=state.sla.calendar,
+    )
+    view = await h.execute_update(TicketWorkflow.request_approval, ask)
+    child = env.client.get_workflow_handle(view.id)
+    await child.execute_update(ApprovalWorkflow.approve, Decision(actor="agent:bob", role="agent"))
+    await child.result()
+    await env.sleep(timedelta(minutes=5))
+    await h.execute_update(TicketWorkflow.resolve, Resolve(actor="alice", resolution="Refunded"))
+    await h.execute_update(TicketWorkflow.close, Close(actor="alice"))
+    await env.sleep(timedelta(days=10))
+
+
+async def _enterprise_breach_credit(env: WorkflowEnvironment, h: Handle) -> None:
+    await env.sleep(timedelta(hours=1))  # first response breaches: a $50 credit
+
+
+def _enterprise_p1(begin: TicketStarted) -> TicketStarted:
+    requester = {"email": "ana@example.com", "name": "Ana Novak", "plan": "enterprise"}
+    return started(begin.ticket_id, begin.created_at, request(priority="P1", requester=requester))
+
+
 async def _failed_notification(env: WorkflowEnvironment, h: Handle) -> None:
     await env.sleep(timedelta(hours=2))  # SMTP refuses past the delivery deadline
 
@@ -139,6 +182,8 @@ class Scenario:
     """Start as the API does: the row and `created` event written first (`recorded_seq`)."""
     policy: Callable[[], SupportPolicy] = lambda: DEFAULT_POLICY
     priority: str = "P2"
+    children: tuple[tuple[str, str], ...] = ()
+    """(id suffix, file name) of child workflows whose histories are recorded too."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -153,6 +198,10 @@ SCENARIOS: dict[str, Scenario] = {
     "intake_then_escalation_ladder": Scenario(_escalation_ladder, intake=True),
     "ladder_team_move": Scenario(_ladder_team_move, policy=lp.dataflow, priority="P1"),
     "content_trigger_in_reply": Scenario(_content_trigger, policy=lp.security_trigger),
+    "refund_approved_then_closed": Scenario(
+        _refund_approved_then_closed, children=(("-R1", "refund_approval_approved"),)
+    ),
+    "enterprise_breach_credit": Scenario(_enterprise_breach_credit, _enterprise_p1),
 }
 CONTINUE_AS_NEW = ("continue_as_new_first_run", "continue_as_new_second_run")
 
@@ -214,6 +263,10 @@ async def _record_time_skipping(name: str, url: str) -> None:
             )
             await scenario.play(env, handle)
             history = await handle.fetch_history()
+            for suffix, file in scenario.children:
+                child = env.client.get_workflow_handle(begin.ticket_id + suffix)
+                (HERE / f"{file}.json").write_text((await child.fetch_history()).to_json())
+                print(f"recorded {file}")
             with contextlib.suppress(RPCError):  # unless it completed by itself
                 await handle.terminate("recorded")
         (HERE / f"{name}.json").write_text(history.to_json())

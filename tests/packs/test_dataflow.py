@@ -99,6 +99,8 @@ async def test_p0_enterprise_outage_reaches_devops_at_30_minutes_then_the_apolog
         assert f"[{ticket_id}]" in subject_of(apology)
         assert "did not respond to your ticket" in text_of(apology)
         assert "Dana Reyes, DataFlow Support" in text_of(apology)
+        # Template 3's gesture: the policy's $50 breach credit for Enterprise.
+        assert "we've credited $50.00 to your account" in text_of(apology)
         await time_env.sleep(timedelta(minutes=10))
         after = await desk.ticket(ticket_id)
         assert (after["escalation_level"], after["team"]) == (4, "devops")

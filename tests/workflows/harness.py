@@ -9,6 +9,7 @@ from datetime import datetime
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
 from activities.incidents import IncidentActivities
@@ -39,6 +40,7 @@ async def running_worker(
     policy: SupportPolicy = DEFAULT_POLICY,
     max_cached_workflows: int = 1000,
     letterhead: Letterhead | None = None,
+    payment_url: str | None = None,
 ) -> AsyncIterator[Worker]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -52,6 +54,7 @@ async def running_worker(
         ),
         dispatch=DispatchActivities(sessions, client, policy),
         incidents=IncidentActivities(sessions, client),
+        approvals=ApprovalActivities(sessions, payment_url=payment_url),
         max_cached_workflows=max_cached_workflows,
     )
     try:

@@ -18,12 +18,19 @@ from workflows.sandbox import ARITHMETIC, DATA, DECISIONS, PASSTHROUGH_MODULES
 # a given version (`holidays` serves calendars not yet resolved, which no workflow sees) and,
 # in the workflow's helpers, the SDK's workflow API (its clock is `workflow.now()`).
 PURE_LIBRARIES = {
-    "__future__", "collections", "dataclasses", "datetime", "enum", "functools", "hashlib",
-    "itertools", "re", "typing", "unicodedata", "zoneinfo", "pydantic", "holidays",
+    "__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "functools",
+    "hashlib", "itertools", "re", "typing", "unicodedata", "zoneinfo", "pydantic", "holidays",
 }  # fmt: skip
 WORKFLOW_LIBRARIES = {"asyncio", "contextlib", "temporalio"}
 # Parents of listed modules, imported afresh in the sandbox: each holds only a docstring.
-PACKAGES = {"domain", "domain.incident", "domain.policy", "domain.ticket", "workflows"}
+PACKAGES = {
+    "domain",
+    "domain.approvals",
+    "domain.incident",
+    "domain.policy",
+    "domain.ticket",
+    "workflows",
+}
 WORKFLOWS = {"workflows.ticket", "workflows.incident"}
 
 
@@ -35,6 +42,8 @@ def test_the_passthrough_lists() -> None:
     assert DATA == (
         "domain.enums",
         "domain.errors",
+        "domain.approvals.models",
+        "domain.policy.approvals",
         "domain.incident.actions",
         "domain.incident.state",
         "domain.policy.models",
@@ -48,6 +57,7 @@ def test_the_passthrough_lists() -> None:
     )
     assert ARITHMETIC == ("domain.sla",)
     assert DECISIONS == (
+        "domain.approvals.decide",
         "domain.incident.aggregate",
         "domain.incident.alerts",
         "domain.incident.broadcasts",
@@ -55,14 +65,17 @@ def test_the_passthrough_lists() -> None:
         "domain.incident.views",
         "domain.ticket.agent",
         "domain.ticket.aggregate",
+        "domain.ticket.approvals",
         "domain.ticket.change",
         "domain.ticket.clocks",
+        "domain.ticket.credits",
         "domain.ticket.customer",
         "domain.ticket.escalation",
         "domain.ticket.links",
         "domain.ticket.timers",
         "domain.ticket.transitions",
         "domain.ticket.unresolved",
+        "workflows.approvals_of_ticket",
         "workflows.details",
         "workflows.effects",
         "workflows.incident_effects",
@@ -124,6 +137,7 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
         "workflows.incident": {"activities.incidents"},
         "workflows.incident_effects": {"activities.incidents"},
         "workflows.mail": {"activities.email"},
+        "workflows.approval": {"activities.approvals", "activities.email"},
     }
 
 
@@ -172,12 +186,13 @@ def test_replaying_a_history_imports_no_holidays() -> None:
         from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.worker import Replayer
         from workflows.incident import IncidentWorkflow
+        from workflows.approval import ApprovalWorkflow
         from workflows.sandbox import sandbox_runner
         from workflows.ticket import TicketWorkflow
 
         async def main():
             replayer = Replayer(
-                workflows=[TicketWorkflow, IncidentWorkflow],
+                workflows=[TicketWorkflow, ApprovalWorkflow, IncidentWorkflow],
                 data_converter=pydantic_data_converter,
                 workflow_runner=sandbox_runner(),
             )

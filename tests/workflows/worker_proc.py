@@ -25,6 +25,7 @@ async def main() -> None:
         os.environ["TEMPORAL_TASK_QUEUE"],
         os.environ["DATABASE_URL"],
         int(os.environ["SMTP_PORT"]),
+        payment_url=os.environ.get("TICKETFLOW_PAYMENT_URL") or None,
     ):
         print("worker ready", flush=True)
         await asyncio.Event().wait()

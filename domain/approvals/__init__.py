@@ -1,0 +1,1 @@
+"""Refunds, credits and cancellations decided by authority level (`ApprovalWorkflow`)."""
