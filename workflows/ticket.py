@@ -39,6 +39,7 @@ from domain.ticket.actions import (
 )
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import CreditAsk, Effects
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
@@ -49,6 +50,10 @@ from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
 
+INCIDENT_LINKS = "incident-links"
+"""Patch: a ticket that leaves its incident by itself (reopened) tells the incident."""
+TICKET_LEFT_SIGNAL = "ticket_left"
+"""`IncidentWorkflow`'s signal, named here so the ticket need not import the incident."""
 KEEP_UNCHANGED_TIMER = "keep-unchanged-timer"
 """Patch: one timer kept while the wakeup instant is unchanged (before: re-created per wake)."""
 
@@ -103,10 +108,26 @@ class TicketWorkflow:
         self._changed = True
         for ask in effects.credit_asks:
             self._ask_credit(ask)
+        if effects.left_incidents and workflow.patched(INCIDENT_LINKS):
+            for incident_id in effects.left_incidents:
+                self._effects.spawn(self._tell_incident(incident_id))
 
     def _ask_credit(self, ask: CreditAsk) -> None:
         """An automatic credit the policy sends through an approver: its own approval."""
         self._approvals.ask_credit(ask)
+
+    async def _tell_incident(self, incident_id: str) -> None:
+        """The incident counts this ticket out; an incident that has ended needs no telling."""
+        handle = workflow.get_external_workflow_handle(incident_id)
+        try:
+            await handle.signal(TICKET_LEFT_SIGNAL, self._ticket.state.ticket_id)
+        except Exception as err:  # the incident completed (its report is in): nothing to tell
+            workflow.logger.info(
+                "incident %s not told of %s leaving: %s",
+                incident_id,
+                self._ticket.state.ticket_id,
+                err,
+            )
 
     def _email_failed(self, notification: Notification, error: str) -> None:
         """An email given up on (refused for good, or past its deadline) goes on the timeline."""
@@ -248,6 +269,32 @@ class TicketWorkflow:
     def approval_decided(self, outcome: ApprovalOutcome) -> None:
         """An approval of this ticket was decided: off the pending list (and off hold)."""
         self._queue(self._ticket.approval_decided(outcome, workflow.now()))
+
+    @workflow.update
+    def link_incident(self, link: IncidentLink) -> TicketBrief:
+        """Sent by the incident's link fan-out: the ticket joins the incident."""
+        return self._apply(lambda t, now: t.link_incident(link, now))
+
+    @link_incident.validator
+    def _validate_link_incident(self, link: IncidentLink) -> None:
+        self._validate(lambda t: t.validate_link_incident(link))
+
+    @workflow.update
+    def unlink_incident(self, link: IncidentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.unlink_incident(link, now))
+
+    @workflow.update
+    def incident_notice(self, notice: IncidentNotice) -> TicketBrief:
+        """An incident's public update or resolution: applied once per `update_id`."""
+        return self._apply(lambda t, now: t.incident_notice(notice, now))
+
+    @workflow.update
+    def link_parent(self, link: ParentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.link_parent(link, now))
+
+    @link_parent.validator
+    def _validate_link_parent(self, link: ParentLink) -> None:
+        self._validate(lambda t: t.validate_link_parent(link))
 
     @workflow.signal
     def retry_effects(self) -> None:

@@ -20,6 +20,7 @@ from api.deps import (
     given_once,
 )
 from api.errors import ApiError, documented
+from api.incident_schemas import ParentBody
 from api.schemas import (
     AssignBody,
     CsatBody,
@@ -233,8 +234,23 @@ async def resolve(
     agent: AgentPrincipal,
     key: IdempotencyKey,
 ) -> TicketBrief:
-    """Resolve with a resolution note, emailed to the customer."""
-    return await actions.resolve(ticket_id, _actor(agent), body.resolution, key=key)
+    """Resolve with a resolution note, emailed to the customer. A parent with open children
+    is refused (409 naming them) unless `resolve_children` resolves them too."""
+    return await actions.resolve_parent(
+        ticket_id, _actor(agent), body.resolution, body.resolve_children, key=key
+    )
+
+
+@router.post("/{ticket_id}/link", response_model=TicketBrief)
+async def link_parent(
+    ticket_id: TicketId,
+    body: ParentBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
+) -> TicketBrief:
+    """Make this ticket a child of `parent_id`: the parent is not resolved while it is open."""
+    return await actions.link_parent(ticket_id, _actor(agent), body.parent_id, key=key)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketBrief)

@@ -23,6 +23,7 @@ from domain.ticket import (
     clocks,
     customer,
     escalation,
+    links,
     timers,
     transitions,
     unresolved,
@@ -42,7 +43,8 @@ from domain.ticket.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects
+from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects, agent_actor
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketStarted, TicketState
 
@@ -55,7 +57,7 @@ class Ticket:
         self.state = state
         self.mail_domain = mail_domain
 
-    def _apply(self, step: Callable[[Change], None]) -> Effects:
+    def _apply(self, step: Callable[[Change], object]) -> Effects:
         change = Change(self.state, self.mail_domain)
         step(change)
         self.state = change.state
@@ -183,6 +185,29 @@ class Ticket:
 
     def close(self, close: Close, at: datetime) -> Effects:
         return self._apply(lambda change: agent.close(change, close, at))
+
+    # -- links: a major incident, a parent ----------------------------------------------------
+
+    def validate_link_incident(self, link: IncidentLink) -> None:
+        links.check_link_incident(self.state, link)
+
+    def validate_link_parent(self, link: ParentLink) -> None:
+        links.check_link_parent(self.state, link)
+
+    def link_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_incident(change, link, at))
+
+    def unlink_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        actor = agent_actor(link.actor)
+        return self._apply(
+            lambda change: links.unlink_incident(change, link.incident_id, at, actor, "unlinked")
+        )
+
+    def incident_notice(self, notice: IncidentNotice, at: datetime) -> Effects:
+        return self._apply(lambda change: links.apply_notice(change, notice, at))
+
+    def link_parent(self, link: ParentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_parent(change, link, at))
 
     # -- the customer's side ---------------------------------------------------------------------
 
