@@ -1,7 +1,7 @@
 """major incidents: numbers, rows, timelines; tickets' incident and parent; subject keywords
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from store.base import UtcDateTime
 
 
-revision = '0010'
-down_revision = '0007'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
