@@ -54,6 +54,7 @@ DECISIONS = (
     "domain.ticket.approvals",
     "domain.ticket.change",
     "domain.ticket.clocks",
+    "domain.ticket.creation",
     "domain.ticket.credits",
     "domain.ticket.customer",
     "domain.ticket.escalation",

@@ -68,6 +68,7 @@ def test_the_passthrough_lists() -> None:
         "domain.ticket.approvals",
         "domain.ticket.change",
         "domain.ticket.clocks",
+        "domain.ticket.creation",
         "domain.ticket.credits",
         "domain.ticket.customer",
         "domain.ticket.escalation",
