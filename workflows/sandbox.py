@@ -48,6 +48,7 @@ DECISIONS = (
     "domain.incident.alerts",
     "domain.incident.broadcasts",
     "domain.incident.clocks",
+    "domain.incident.record",
     "domain.incident.views",
     "domain.ticket.agent",
     "domain.ticket.aggregate",

@@ -62,6 +62,7 @@ def test_the_passthrough_lists() -> None:
         "domain.incident.alerts",
         "domain.incident.broadcasts",
         "domain.incident.clocks",
+        "domain.incident.record",
         "domain.incident.views",
         "domain.ticket.agent",
         "domain.ticket.aggregate",
