@@ -69,6 +69,7 @@ DECISIONS = (
     "workflows.incident_effects",
     "workflows.mail",
     "workflows.search_attributes",
+    "workflows.ticket_actions",
     "workflows.timer",
 )
 PASSTHROUGH_MODULES = (*DATA, *ARITHMETIC, *DECISIONS)

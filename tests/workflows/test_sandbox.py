@@ -83,6 +83,7 @@ def test_the_passthrough_lists() -> None:
         "workflows.incident_effects",
         "workflows.mail",
         "workflows.search_attributes",
+        "workflows.ticket_actions",
         "workflows.timer",
     )
     assert (*DATA, *ARITHMETIC, *DECISIONS) == PASSTHROUGH_MODULES
