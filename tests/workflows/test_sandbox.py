@@ -140,7 +140,8 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
         "workflows.incident": {"activities.incidents"},
         "workflows.incident_effects": {"activities.incidents"},
         "workflows.mail": {"activities.email"},
-        "workflows.approval": {"activities.approvals", "activities.email"},
+        "workflows.approval": {"activities.approvals"},
+        "workflows.approval_effects": {"activities.approvals", "activities.email"},
     }
 
 
