@@ -28,6 +28,7 @@ from api.routes import (
     incidents,
     metrics,
     sla,
+    ticket_customer,
     tickets,
     webhooks,
 )
@@ -126,6 +127,7 @@ def create_app(
     openapi.install(app, policy.vocabulary)
     app.include_router(health.router)
     app.include_router(tickets.router)
+    app.include_router(ticket_customer.router)
     app.include_router(incidents.router)
     app.include_router(sla.router)
     app.include_router(metrics.router)

@@ -48,12 +48,14 @@ DECISIONS = (
     "domain.incident.alerts",
     "domain.incident.broadcasts",
     "domain.incident.clocks",
+    "domain.incident.record",
     "domain.incident.views",
     "domain.ticket.agent",
     "domain.ticket.aggregate",
     "domain.ticket.approvals",
     "domain.ticket.change",
     "domain.ticket.clocks",
+    "domain.ticket.creation",
     "domain.ticket.credits",
     "domain.ticket.customer",
     "domain.ticket.escalation",
@@ -67,6 +69,7 @@ DECISIONS = (
     "workflows.incident_effects",
     "workflows.mail",
     "workflows.search_attributes",
+    "workflows.ticket_actions",
     "workflows.timer",
 )
 PASSTHROUGH_MODULES = (*DATA, *ARITHMETIC, *DECISIONS)

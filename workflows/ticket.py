@@ -3,7 +3,8 @@
 The workflow owns the ticket's state and every SLA clock. Transitions are the
 `domain.ticket.aggregate.Ticket`'s; this class adds durability: it keeps one
 timer for the nearest deadline, applies each decision and upserts the search
-attributes at its due second, and answers queries and updates. Recording
+attributes at its due second, and answers queries and updates (the agents'
+and the customer's actions are `workflows.ticket_actions`'s, inherited). Recording
 events and sending emails drain beside the loop (`workflows.effects`): no
 outage of SMTP, the store or dispatch ever delays a decision.
 Every update has a validator, so a refused action never enters history.
@@ -22,21 +23,6 @@ from temporalio.exceptions import ApplicationError
 from domain.approvals.models import ApprovalOutcome, ApprovalStarted, ApprovalView
 from domain.enums import EventType
 from domain.errors import DomainError
-from domain.ticket.actions import (
-    Action,
-    AgentNote,
-    AgentReply,
-    Assign,
-    ChangePriority,
-    Close,
-    CustomerReply,
-    Escalate,
-    Hold,
-    Rate,
-    Reopen,
-    RequestInfo,
-    Resolve,
-)
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import CreditAsk, Effects
 from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
@@ -46,6 +32,7 @@ from domain.ticket.views import TicketBrief, ticket_brief
 from workflows.approvals_of_ticket import TicketApprovals
 from workflows.details import OperatorView
 from workflows.effects import EffectDrains, Pending
+from workflows.ticket_actions import TicketActions
 from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
@@ -59,7 +46,7 @@ KEEP_UNCHANGED_TIMER = "keep-unchanged-timer"
 
 
 @workflow.defn
-class TicketWorkflow:
+class TicketWorkflow(TicketActions):
     @workflow.init
     def __init__(self, input: TicketWorkflowInput) -> None:
         self._changed = False
@@ -152,108 +139,6 @@ class TicketWorkflow:
     def state(self) -> TicketState:
         """The whole ticket state; the API derives live clocks from it at its own now."""
         return self._ticket.state
-
-    @workflow.update
-    def reply(self, reply: AgentReply) -> TicketBrief:
-        """A public agent reply, emailed to the customer."""
-        return self._apply(lambda t, now: t.reply(reply, now))
-
-    @reply.validator
-    def _validate_reply(self, reply: AgentReply) -> None:
-        self._validate(lambda t: t.validate_reply())
-
-    @workflow.update
-    def note(self, note: AgentNote) -> TicketBrief:
-        """An internal note: never emailed, never an SLA response."""
-        return self._apply(lambda t, now: t.note(note, now))
-
-    @note.validator
-    def _validate_note(self, note: AgentNote) -> None:
-        self._validate(lambda t: t.check(Action.NOTE))
-
-    @workflow.update
-    def request_info(self, request: RequestInfo) -> TicketBrief:
-        """Ask the customer for information; waits in `awaiting_customer`."""
-        return self._apply(lambda t, now: t.request_info(request, now))
-
-    @request_info.validator
-    def _validate_request_info(self, request: RequestInfo) -> None:
-        self._validate(lambda t: t.check(Action.REQUEST_INFO))
-
-    @workflow.update
-    def assign(self, assign: Assign) -> TicketBrief:
-        return self._apply(lambda t, now: t.assign(assign, now))
-
-    @assign.validator
-    def _validate_assign(self, assign: Assign) -> None:
-        self._validate(lambda t: t.validate_assign(assign))
-
-    @workflow.update
-    def change_priority(self, change: ChangePriority) -> TicketBrief:
-        """Re-apply the SLA policy for a new priority."""
-        return self._apply(lambda t, now: t.change_priority(change, now))
-
-    @change_priority.validator
-    def _validate_change_priority(self, change: ChangePriority) -> None:
-        self._validate(lambda t: t.validate_priority(change))
-
-    @workflow.update
-    def escalate(self, escalate: Escalate) -> TicketBrief:
-        return self._apply(lambda t, now: t.escalate(escalate, now))
-
-    @escalate.validator
-    def _validate_escalate(self, escalate: Escalate) -> None:
-        self._validate(lambda t: t.validate_escalate(escalate))
-
-    @workflow.update
-    def hold(self, hold: Hold) -> TicketBrief:
-        return self._apply(lambda t, now: t.hold(hold, now))
-
-    @hold.validator
-    def _validate_hold(self, hold: Hold) -> None:
-        self._validate(lambda t: t.check(Action.HOLD))
-
-    @workflow.update
-    def resolve(self, resolve: Resolve) -> TicketBrief:
-        return self._apply(lambda t, now: t.resolve(resolve, now))
-
-    @resolve.validator
-    def _validate_resolve(self, resolve: Resolve) -> None:
-        self._validate(lambda t: t.check(Action.RESOLVE))
-
-    @workflow.update
-    def reopen(self, reopen: Reopen) -> TicketBrief:
-        return self._apply(lambda t, now: t.reopen(reopen, now))
-
-    @reopen.validator
-    def _validate_reopen(self, reopen: Reopen) -> None:
-        self._validate(lambda t: t.check(Action.REOPEN))
-
-    @workflow.update
-    def close(self, close: Close) -> TicketBrief:
-        return self._apply(lambda t, now: t.close(close, now))
-
-    @close.validator
-    def _validate_close(self, close: Close) -> None:
-        self._validate(lambda t: t.check(Action.CLOSE))
-
-    @workflow.update
-    def customer_reply(self, reply: CustomerReply) -> TicketBrief:
-        """The customer wrote: resumes waiting clocks, reopens a resolved ticket."""
-        return self._apply(lambda t, now: t.customer_reply(reply, now))
-
-    @customer_reply.validator
-    def _validate_customer_reply(self, reply: CustomerReply) -> None:
-        self._validate(lambda t: t.validate_customer_reply(workflow.now()))
-
-    @workflow.update
-    def rate(self, rate: Rate) -> TicketBrief:
-        """The customer's satisfaction score; a low one owes a manager follow-up."""
-        return self._apply(lambda t, now: t.rate(rate, now))
-
-    @rate.validator
-    def _validate_rate(self, rate: Rate) -> None:
-        self._validate(lambda t: t.validate_rate(rate))
 
     @workflow.update
     async def request_approval(self, ask: ApprovalStarted) -> ApprovalView:

@@ -2,14 +2,15 @@
 
 The workflow is a durable shell around it (like `Ticket`): it supplies the time, runs the
 `check_*` methods in its Update validators, records the events, sends the staff alerts and
-runs the broadcasts the effects ask for. Nothing here reads a clock or does I/O.
+runs the broadcasts the effects ask for. The writes under every action (state, events,
+clocks) are its base's, `IncidentRecord` (`domain.incident.record`). Nothing here reads a
+clock or does I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from domain.errors import InvalidTransition
 from domain.incident import broadcasts, clocks
@@ -25,20 +26,17 @@ from domain.incident.actions import (
 )
 from domain.incident.alerts import staff_alerts
 from domain.incident.broadcasts import resolution_id, update_id
+from domain.incident.record import IncidentRecord
 from domain.incident.state import (
     ClockName,
     EscalationTarget,
-    IncidentClock,
-    IncidentEvent,
     IncidentEventType,
     IncidentStarted,
     IncidentState,
     IncidentStatus,
     PostedUpdate,
 )
-from domain.ticket.notifications import Notification
 
-RECENT_EVENTS = 5
 MAX_LINKED = 10_000
 """Tickets one incident links at most (its state travels in every continue-as-new)."""
 OPEN_TICKET_STATUSES = ("new", "open", "awaiting_customer", "on_hold")
@@ -46,57 +44,7 @@ OPEN_TICKET_STATUSES = ("new", "open", "awaiting_customer", "on_hold")
 E = IncidentEventType
 
 
-@dataclass
-class IncidentEffects:
-    events: list[IncidentEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
-
-
-class Incident:
-    def __init__(self, state: IncidentState, mail_domain: str) -> None:
-        self.state = state
-        self.mail_domain = mail_domain
-        self._effects = IncidentEffects()
-
-    # -- plumbing ------------------------------------------------------------------------------
-
-    def take_effects(self) -> IncidentEffects:
-        effects, self._effects = self._effects, IncidentEffects()
-        return effects
-
-    def _update(self, **changes: Any) -> None:
-        self.state = self.state.model_copy(update=changes)
-
-    def _event(self, type_: IncidentEventType, at: datetime, actor: str, **data: Any) -> int:
-        seq = self.state.last_seq + 1
-        self._effects.events.append(
-            IncidentEvent(
-                incident_id=self.state.incident_id,
-                seq=seq,
-                type=type_,
-                at=at,
-                actor=actor,
-                data=data,
-            )
-        )
-        line = f"#{seq} {type_.value} by {actor} at {at:%Y-%m-%d %H:%M:%S} UTC"
-        self._update(
-            last_seq=seq,
-            updated_at=max(at, self.state.updated_at),
-            recent_events=[*self.state.recent_events, line][-RECENT_EVENTS:],
-        )
-        return seq
-
-    def _set_clock(self, clock: IncidentClock) -> None:
-        self._update(clocks={**self.state.clocks, clock.name: clock})
-
-    def _meet(self, name: ClockName, at: datetime) -> None:
-        clock = self.state.clocks.get(name)
-        if clock is None or not clock.live:
-            return
-        self._set_clock(clocks.meet(clock, at))
-        self._event(E.CLOCK_MET, at, "system", clock=name.value, late=clock.state == "breached")
-
+class Incident(IncidentRecord):
     @classmethod
     def declare(cls, started: IncidentStarted) -> Incident:
         at, terms = started.created_at, started.terms

@@ -62,12 +62,14 @@ def test_the_passthrough_lists() -> None:
         "domain.incident.alerts",
         "domain.incident.broadcasts",
         "domain.incident.clocks",
+        "domain.incident.record",
         "domain.incident.views",
         "domain.ticket.agent",
         "domain.ticket.aggregate",
         "domain.ticket.approvals",
         "domain.ticket.change",
         "domain.ticket.clocks",
+        "domain.ticket.creation",
         "domain.ticket.credits",
         "domain.ticket.customer",
         "domain.ticket.escalation",
@@ -81,6 +83,7 @@ def test_the_passthrough_lists() -> None:
         "workflows.incident_effects",
         "workflows.mail",
         "workflows.search_attributes",
+        "workflows.ticket_actions",
         "workflows.timer",
     )
     assert (*DATA, *ARITHMETIC, *DECISIONS) == PASSTHROUGH_MODULES
@@ -137,7 +140,8 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
         "workflows.incident": {"activities.incidents"},
         "workflows.incident_effects": {"activities.incidents"},
         "workflows.mail": {"activities.email"},
-        "workflows.approval": {"activities.approvals", "activities.email"},
+        "workflows.approval": {"activities.approvals"},
+        "workflows.approval_effects": {"activities.approvals", "activities.email"},
     }
 
 
