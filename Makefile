@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test faults lint typecheck bench migrate clean
+.PHONY: run test test-slow faults lint typecheck bench migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ticketflow needs Python 3.11+")'
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/pytest
+
+# Tests too slow for every run (a broadcast to 1,000 linked tickets): `-m slow`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow -p no:cacheprovider -s
 
 # The fault suite: real processes killed, stopped and restarted; each case prints its figures.
 faults: $(STAMP)

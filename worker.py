@@ -1,4 +1,4 @@
-"""The ticketflow worker: runs `TicketWorkflow` and its activities.
+"""The ticketflow worker: runs `TicketWorkflow`, `IncidentWorkflow` and their activities.
 
 `main()` is one worker process. `run_processes(n)` is `ticketflow worker --processes N`:
 N such processes, each with its own Temporal client, event loop and workflow cache, polling
@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.incidents import IncidentActivities
 from activities.letterhead import Letterhead
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
@@ -43,6 +44,7 @@ from runtime.settings import Settings, get_settings
 from runtime.temporal import connect
 from store.engine import create_engine, create_sessionmaker
 from workflows.approval import ApprovalWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
 
@@ -65,6 +67,7 @@ def build_worker(
     projection: ProjectionActivities,
     email: EmailActivities,
     dispatch: DispatchActivities,
+    incidents: IncidentActivities,
     approvals: ApprovalActivities | None = None,
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
@@ -75,12 +78,15 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, ApprovalWorkflow],
+        workflows=[TicketWorkflow, ApprovalWorkflow, IncidentWorkflow],
         activities=[
             projection.record_ticket,
             email.send_emails,
             email.send_email,
             dispatch.dispatch_queue,
+            incidents.record_incident,
+            incidents.link_tickets,
+            incidents.deliver,
             approvals.record_approval,
             approvals.issue_refund,
         ],
@@ -144,6 +150,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             sessions, mailer, renderer, settings.mail_from, letterhead(settings, policy)
         ),
         dispatch=DispatchActivities(sessions, client, policy),
+        incidents=IncidentActivities(sessions, client),
         approvals=ApprovalActivities(sessions, payment_url=settings.payment_url),
         max_cached_workflows=settings.worker_max_cached_workflows,
     )

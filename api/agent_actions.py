@@ -17,7 +17,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api.idempotency import earlier_result, update_id
 from domain.enums import PriorityId
-from domain.errors import NotAssignable
+from domain.errors import InvalidTransition, NotAssignable, OpenChildren
 from domain.policy.support import SupportPolicy
 from domain.policy.vocabulary import check_known
 from domain.ticket.actions import (
@@ -33,8 +33,10 @@ from domain.ticket.actions import (
     RequestInfo,
     Resolve,
 )
+from domain.ticket.links import ParentLink
 from domain.ticket.views import TicketBrief
 from runtime.temporal import retrying_not_ready
+from store import incidents as incident_store
 from store import repository
 from store.engine import SessionMaker
 from workflows.ticket import TicketWorkflow
@@ -190,6 +192,42 @@ class AgentActions:
     ) -> TicketBrief:
         resolve = Resolve(actor=actor, resolution=resolution, agent_name=self._agent_name(actor))
         return await self._update(ticket_id, Action.RESOLVE, key, TicketWorkflow.resolve, resolve)
+
+    async def resolve_parent(
+        self,
+        ticket_id: str,
+        actor: str,
+        resolution: str,
+        resolve_children: bool,
+        *,
+        key: str | None = None,
+    ) -> TicketBrief:
+        """`resolve`, minding the ticket's children: open ones refuse it (409, named), or
+        are resolved first with the same resolution when asked."""
+        async with self._sessions() as session:
+            children = await incident_store.open_children(session, ticket_id=ticket_id)
+        if children and not resolve_children:
+            raise OpenChildren(
+                f"cannot resolve: ticket {ticket_id} has open children {', '.join(children)}"
+                " (resolve them, or ask for resolve_children)"
+            )
+        for child in children:
+            child_key = f"{key}/child/{child}" if key is not None else None
+            await self.resolve(child, actor, resolution, key=child_key)
+        return await self.resolve(ticket_id, actor, resolution, key=key)
+
+    async def link_parent(
+        self, ticket_id: str, actor: str, parent_id: str, *, key: str | None = None
+    ) -> TicketBrief:
+        """Child of `parent_id`, which must exist and must not be this ticket's own child."""
+        parent = await self._handle(parent_id).query(TicketWorkflow.state)
+        if parent.parent_id == ticket_id:
+            raise InvalidTransition(f"cannot link: {parent_id} is a child of {ticket_id}")
+        link = ParentLink(actor=actor, parent_id=parent_id)
+        brief = await self._update(ticket_id, Action.LINK, key, TicketWorkflow.link_parent, link)
+        async with self._sessions.begin() as session:
+            await incident_store.set_parent_now(session, ticket_id=ticket_id, parent_id=parent_id)
+        return brief
 
     async def reopen(
         self, ticket_id: str, actor: str, reason: str, *, key: str | None = None

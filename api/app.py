@@ -15,10 +15,23 @@ from api.approvals import ApprovalService
 from api.auth import TokenTable, parse_tokens
 from api.codec import CodecCors
 from api.config import ApiSettings
+from api.incidents import IncidentService
 from api.limits import BodySizeLimit
 from api.nul import RefuseNul
 from api.ratelimit import RequestRateLimit
-from api.routes import approvals, codec, csat, health, inbound, metrics, sla, tickets, webhooks
+from api.routes import (
+    approvals,
+    codec,
+    csat,
+    health,
+    inbound,
+    incidents,
+    metrics,
+    sla,
+    ticket_customer,
+    tickets,
+    webhooks,
+)
 from api.service import TicketService
 from api.webhooks import WebhookService
 from domain.webhooks import parse_patterns
@@ -69,6 +82,13 @@ def create_app(
             mail_domain=mail_domain(settings.mail_from),
         )
         app.state.actions = AgentActions(client=client, sessions=app.state.sessions, policy=policy)
+        app.state.incidents = IncidentService(
+            client=client,
+            sessions=app.state.sessions,
+            policy=policy,
+            task_queue=settings.temporal_task_queue,
+            mail_domain=mail_domain(settings.mail_from),
+        )
         app.state.approvals = ApprovalService(
             client=client, sessions=app.state.sessions, policy=policy
         )
@@ -107,6 +127,8 @@ def create_app(
     openapi.install(app, policy.vocabulary)
     app.include_router(health.router)
     app.include_router(tickets.router)
+    app.include_router(ticket_customer.router)
+    app.include_router(incidents.router)
     app.include_router(sla.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.policy.support import SupportPolicy
 from domain.policy.vocabulary import Vocabulary
 from store.engine import SessionMaker
+from store.incidents import incident_metrics
 from store.metrics import LabelPair, TicketCounts, ticket_counts
 
 log = logging.getLogger("ticketflow.api.metrics")
@@ -162,6 +163,38 @@ def _family(
     return family
 
 
+class IncidentCollector(Collector):
+    """Major incidents by status, and the tickets linked to one, read for one scrape."""
+
+    def __init__(self, counts: dict[str, int] | None) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        if self.counts is None:
+            return
+        by_status = GaugeMetricFamily(
+            "ticketflow_incidents", "Major incidents, by status.", labels=["status"]
+        )
+        for key, value in sorted(self.counts.items()):
+            if key.startswith("incidents_"):
+                by_status.add_metric([key.removeprefix("incidents_")], value)
+        yield by_status
+        linked = GaugeMetricFamily(
+            "ticketflow_incident_linked_tickets", "Tickets linked to a major incident now."
+        )
+        linked.add_metric([], self.counts.get("linked_tickets", 0))
+        yield linked
+
+
+async def _read_incident_counts(sessions: SessionMaker) -> dict[str, int] | None:
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT_SECONDS), sessions() as session:
+            return await incident_metrics(session)
+    except Exception as err:  # a scrape reports what it can, it never fails
+        log.warning("incident metrics unavailable: %s: %s", type(err).__name__, err)
+        return None
+
+
 class _Scrape(Collector):
     def __init__(self, *collectors: Collector) -> None:
         self.collectors = collectors
@@ -192,4 +225,5 @@ async def scrape(app: FastAPI) -> bytes:
     registry = metrics.registry if metrics is not None else _new_registry()
     policy: SupportPolicy | None = getattr(app.state, "policy", None)
     counts = await _read_counts(app.state.sessions, policy.vocabulary if policy else None)
-    return generate_latest(_Scrape(registry, StoreCollector(counts)))
+    incidents = await _read_incident_counts(app.state.sessions) if counts is not None else None
+    return generate_latest(_Scrape(registry, StoreCollector(counts), IncidentCollector(incidents)))

@@ -45,6 +45,9 @@ class ReasonBody(_Body):
 
 class ResolveBody(_Body):
     resolution: Body
+    resolve_children: bool = False
+    """Resolve the ticket's open children first, with the same resolution (else a parent
+    with an open child is refused, 409, naming them)."""
 
 
 class CsatBody(_Body):

@@ -36,6 +36,7 @@ EscalationLevel=Int
 SlaBreached=Bool
 NextSlaDueAt=Datetime
 FailedEffects=KeywordList
+IncidentId=Keyword
 ApprovalPending=Bool
 '
 

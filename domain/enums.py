@@ -99,3 +99,7 @@ class EventType(StrEnum):
     APPROVAL_REQUESTED = "approval_requested"
     APPROVAL_DECIDED = "approval_decided"
     CREDIT_GRANTED = "credit_granted"
+    INCIDENT_LINKED = "incident_linked"
+    INCIDENT_UNLINKED = "incident_unlinked"
+    INCIDENT_UPDATE = "incident_update"
+    PARENT_LINKED = "parent_linked"

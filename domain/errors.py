@@ -52,3 +52,14 @@ class NotApprover(DomainError):
 class ApprovalNotFound(DomainError):
     status_code = 404
     code = "not_found"
+
+
+class IncidentNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class OpenChildren(InvalidTransition):
+    """A parent ticket with open children, resolved without resolving them too."""
+
+    code = "open_children"

@@ -26,6 +26,8 @@ class WebhookEvent(StrEnum):
     SLA_BREACHED = "sla.breached"
     SLA_MET = "sla.met"
     CSAT_RECEIVED = "csat.received"
+    INCIDENT_UPDATED = "incident.updated"
+    """A major incident's public update reached a linked ticket (one per ticket)."""
 
 
 # Timeline event type (`domain.enums.EventType` values) -> the webhook event it is. One
@@ -41,6 +43,7 @@ FROM_TIMELINE: dict[str, WebhookEvent] = {
     "sla_breached": WebhookEvent.SLA_BREACHED,
     "sla_met": WebhookEvent.SLA_MET,
     "csat_received": WebhookEvent.CSAT_RECEIVED,
+    "incident_update": WebhookEvent.INCIDENT_UPDATED,
 }
 
 TIMESTAMP_HEADER = "X-Ticketflow-Timestamp"

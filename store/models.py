@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.approval_models import ApprovalRow, LedgerEntry
 from store.base import Base, BigIntId, Document, UtcDateTime
+from store.incident_models import IncidentEventRow, IncidentNumber, IncidentRow, TicketKeyword
 from store.webhook_models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -33,7 +34,11 @@ __all__ = [
     "Base",
     "BigIntId",
     "Document",
+    "IncidentEventRow",
+    "IncidentNumber",
+    "IncidentRow",
     "LedgerEntry",
+    "TicketKeyword",
     "UtcDateTime",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -114,6 +119,8 @@ class Ticket(Base):
     csat_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seq: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, server_default="")
+    incident_id: Mapped[str | None] = mapped_column(String(40))
+    parent_id: Mapped[str | None] = mapped_column(String(40))
     workflow_gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """Set by queue dispatch when the ticket's workflow no longer exists (an operator
     terminated it): the ticket leaves its team's queue. Never written by the projection."""
@@ -123,6 +130,8 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at", "id"),
         Index("ix_tickets_assignee", "assignee"),
         Index("ix_tickets_team", "team"),
+        Index("ix_tickets_incident", "incident_id"),
+        Index("ix_tickets_parent", "parent_id"),
     )
 
 

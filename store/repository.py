@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.incidents import record_keywords
 from store.models import (
     Assignment,
     IdempotencyKey,
@@ -90,6 +91,8 @@ async def upsert_ticket(session: AsyncSession, *, values: dict[str, Any]) -> Non
         index_elements=["id"], set_=changed, where=Ticket.last_seq < stmt.excluded.last_seq
     )
     await session.execute(stmt)
+    if "subject" in values:  # the row's facts: its subject's keywords go in with them
+        await record_keywords(session, ticket_id=values["id"], subject=values["subject"])
 
 
 async def delete_unstarted_ticket(session: AsyncSession, *, ticket_id: str) -> None:

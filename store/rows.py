@@ -57,6 +57,8 @@ class TicketChanges(BaseModel):
     csat_score: int | None = None
     csat_requested_at: datetime | None = None
     csat_answered_at: datetime | None = None
+    incident_id: str | None = None
+    parent_id: str | None = None
     last_seq: int | None = None
 
 
@@ -111,6 +113,8 @@ def ticket_changes(state: TicketState) -> dict[str, Any]:
         "csat_score": state.csat_score,
         "csat_requested_at": state.csat_requested_at,
         "csat_answered_at": state.csat_answered_at,
+        "incident_id": state.incident_id,
+        "parent_id": state.parent_id,
         "last_seq": state.last_seq,
     }
 

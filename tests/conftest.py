@@ -97,6 +97,10 @@ def task_queue() -> str:
 # -- store ---------------------------------------------------------------------------
 
 TABLES = (
+    "incident_events",
+    "incidents",
+    "incident_numbers",
+    "ticket_keywords",
     "webhook_attempts",
     "webhook_deliveries",
     "webhook_subscriptions",

@@ -53,6 +53,7 @@ DOMAIN_ORDER = (
     "domain.policy",
     "domain.approvals",
     "domain.ticket",
+    "domain.incident",
     "domain.intake",
 )
 DOMAIN_BASE = ("domain.enums", "domain.errors")

@@ -8,15 +8,14 @@ approval tells its ticket (signal `approval_decided`), then: a denial emails the
 the reason; an approved cancellation waits for its effective date; the payment runs once
 (`issue_refund`, keyed by the approval id), the confirmation email follows as soon as the
 payment system accepts, and the settlement clock runs until it reports the money settled.
-The store row and the emails drain beside the decisions. Deterministic workflow code.
+The store row and the emails drain beside the decisions (`workflows.approval_effects`,
+inherited). Deterministic workflow code.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -32,27 +31,18 @@ from domain.approvals.models import (
     ExecutionStatus,
     PaymentOrder,
     PaymentResult,
-    format_money,
-    settle_days,
     settlement_due,
 )
 from domain.errors import DomainError
 from domain.policy.approvals import ApprovalKind
-from domain.ticket.change import recipient_tag
-from domain.ticket.notifications import Notification
-from workflows.mail import MAIL_RETRY, SEND_ATTEMPT_TIMEOUT, failure_message
+from workflows.approval_effects import ApprovalEffects, fmt_at
+from workflows.mail import failure_message
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import PAYMENT_REFUSED, ApprovalActivities
-    from activities.email import SEND_HEARTBEAT_TIMEOUT, EmailActivities
 
 APPROVAL_DECIDED_SIGNAL = "approval_decided"
 """The ticket's signal (`TicketWorkflow.approval_decided`), named to keep the import one-way."""
-# No maximum, like the ticket's projection: the row is what approvers list and reports
-# count, so a store outage must end with it recorded (its values are bounded at the API).
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
 # Transient payment failures retry for as long as the settlement window; a refusal does not.
 PAYMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -60,15 +50,10 @@ PAYMENT_RETRY = RetryPolicy(
     non_retryable_error_types=[PAYMENT_REFUSED],
 )
 PAYMENT_ATTEMPT_TIMEOUT = timedelta(seconds=10)
-EMAIL_DEADLINE = timedelta(hours=24)
-
-
-def _fmt(at: datetime | None) -> str | None:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else None
 
 
 @workflow.defn
-class ApprovalWorkflow:
+class ApprovalWorkflow(ApprovalEffects):
     @workflow.init
     def __init__(self, input: ApprovalStarted) -> None:
         self._in = input
@@ -184,7 +169,7 @@ class ApprovalWorkflow:
                 await workflow.wait_condition(
                     lambda: self._status != ApprovalStatus.PENDING,
                     timeout=wait,
-                    timeout_summary=f"{self._role} decides by {_fmt(self._due_at)}",
+                    timeout_summary=f"{self._role} decides by {fmt_at(self._due_at)}",
                 )
             except TimeoutError:
                 self._deadline_missed()
@@ -238,7 +223,9 @@ class ApprovalWorkflow:
             self._changed()
             wait = (i.effective_at - workflow.now()).total_seconds()
             if wait > 0:
-                await workflow.sleep(wait, summary=f"cancellation effective {_fmt(i.effective_at)}")
+                await workflow.sleep(
+                    wait, summary=f"cancellation effective {fmt_at(i.effective_at)}"
+                )
         order = PaymentOrder(
             approval_id=i.approval_id,
             ticket_id=i.ticket_id,
@@ -277,7 +264,7 @@ class ApprovalWorkflow:
             await workflow.wait_condition(
                 lambda: self._settled_reported,
                 timeout=max((due - workflow.now()).total_seconds(), 1.0),
-                timeout_summary=f"settlement of {i.approval_id} by {_fmt(due)}",
+                timeout_summary=f"settlement of {i.approval_id} by {fmt_at(due)}",
             )
         except TimeoutError:
             self._execution = ExecutionStatus.OVERDUE
@@ -293,120 +280,3 @@ class ApprovalWorkflow:
 
     def _comment(self) -> str | None:
         return (self._decision.comment or None) if self._decision else None
-
-    # -- effects: the store row and the emails ----------------------------------------------
-
-    def _changed(self) -> None:
-        self._version += 1
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _record_loop(self) -> None:
-        """The latest view into the store, once per change (a retry rewrites the same row)."""
-        while True:
-            await workflow.wait_condition(lambda: self._recorded < self._version)
-            version = self._version
-            await workflow.execute_activity_method(
-                ApprovalActivities.record_approval,
-                self.view(),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=STORE_RETRY,
-                summary=f"record {self._in.approval_id}",
-            )
-            self._recorded = version
-
-    def _context(self, **extra: Any) -> dict[str, Any]:
-        i = self._in
-        return {
-            "ticket_id": i.ticket_id,
-            "subject": i.subject,
-            "requester_name": i.customer.name,
-            "approval_id": i.approval_id,
-            "kind": i.kind.value,
-            "amount": format_money(i.amount, i.currency),
-            **extra,
-        }
-
-    def _notify_customer(self, template: str, **extra: Any) -> None:
-        i = self._in
-        self._mail_seq += 1
-        seq = self._mail_seq
-        context = self._context(**extra)
-        if template == "refund_confirmation":
-            context |= {
-                "plan": i.customer.plan,
-                "settle_days": settle_days(i),
-                "effective_at": _fmt(i.effective_at)
-                if i.kind == ApprovalKind.CANCELLATION
-                else None,
-            }
-        root = i.thread_message_id
-        self._send(
-            Notification(
-                key=f"{i.approval_id}/{seq}/{template}/{i.customer.email.lower()}",
-                ticket_id=i.ticket_id,
-                seq=seq,
-                template=template,
-                language=i.customer.language,
-                recipient=i.customer.email,
-                recipient_name=i.customer.name,
-                message_id=f"<{i.approval_id}.{seq}.{template}@{i.mail_domain}>",
-                in_reply_to=root,
-                references=[root] if root else [],
-                context=context,
-            )
-        )
-
-    def _notify_approvers(
-        self, *, escalated_from: str | None, overdue: bool, failed: str | None = None
-    ) -> None:
-        i = self._in
-        self._mail_seq += 1
-        seq = self._mail_seq
-        context = self._context(
-            reason=i.reason,
-            role=self._role,
-            due_at=self._due_at.isoformat() if self._due_at else None,
-            escalated_from=escalated_from,
-            overdue=overdue,
-            failed=failed,
-        )
-        for recipient in i.chain[self._level].notify:
-            tag = recipient_tag(recipient)
-            self._send(
-                Notification(
-                    key=f"{i.approval_id}/{seq}/approval_request/{recipient.lower()}",
-                    ticket_id=i.ticket_id,
-                    seq=seq,
-                    template="approval_request",
-                    language="en",
-                    recipient=recipient,
-                    message_id=f"<{i.approval_id}.{seq}.approval_request.{tag}@{i.mail_domain}>",
-                    context=context,
-                )
-            )
-
-    def _send(self, notification: Notification) -> None:
-        self._sending += 1
-        self._spawn(self._send_one(notification))
-
-    async def _send_one(self, notification: Notification) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send_email,
-                notification,
-                schedule_to_close_timeout=EMAIL_DEADLINE,
-                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-                heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-                summary=f"send {notification.template.replace('_', ' ')}",
-            )
-        except ActivityError as err:
-            workflow.logger.error(
-                "email %s not sent: %s", notification.template, failure_message(err)
-            )
-        finally:
-            self._sending -= 1

@@ -164,6 +164,10 @@ class EffectDrains:
 
     # -- the drains ----------------------------------------------------------------------
 
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run an effect of the ticket's own beside the loop (kept until it finishes)."""
+        self._spawn(coroutine)
+
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coroutine)
         self._tasks.add(task)

@@ -34,6 +34,8 @@ NEXT_SLA_DUE_AT = SearchAttributeKey.for_datetime("NextSlaDueAt")
 APPROVAL_PENDING = SearchAttributeKey.for_bool("ApprovalPending")
 """True while a refund, credit or cancellation of the ticket waits on an approver (unset
 otherwise, so tickets from before approvals publish nothing new)."""
+INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")
+"""The major incident a ticket is linked to: `IncidentId="INC-000001"` lists its tickets."""
 FAILED_EFFECTS = SearchAttributeKey.for_keyword_list("FailedEffects")
 """`email` once an email was given up on, `store` while the store refuses the ticket's data."""
 
@@ -49,6 +51,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     NEXT_SLA_DUE_AT,
     FAILED_EFFECTS,
     APPROVAL_PENDING,
+    INCIDENT_ID,
 )
 
 
@@ -65,6 +68,7 @@ def ticket_values(state: TicketState) -> list[tuple[SearchAttributeKey[Any], Any
         (SLA_BREACHED, state.sla_breached),
         (NEXT_SLA_DUE_AT, next_due_at(list(state.clocks.values()))),
         (APPROVAL_PENDING, True if state.approvals_pending else None),
+        (INCIDENT_ID, state.incident_id),
     ]
 
 

@@ -3,7 +3,8 @@
 The workflow owns the ticket's state and every SLA clock. Transitions are the
 `domain.ticket.aggregate.Ticket`'s; this class adds durability: it keeps one
 timer for the nearest deadline, applies each decision and upserts the search
-attributes at its due second, and answers queries and updates. Recording
+attributes at its due second, and answers queries and updates (the agents'
+and the customer's actions are `workflows.ticket_actions`'s, inherited). Recording
 events and sending emails drain beside the loop (`workflows.effects`): no
 outage of SMTP, the store or dispatch ever delays a decision.
 Every update has a validator, so a refused action never enters history.
@@ -22,39 +23,30 @@ from temporalio.exceptions import ApplicationError
 from domain.approvals.models import ApprovalOutcome, ApprovalStarted, ApprovalView
 from domain.enums import EventType
 from domain.errors import DomainError
-from domain.ticket.actions import (
-    Action,
-    AgentNote,
-    AgentReply,
-    Assign,
-    ChangePriority,
-    Close,
-    CustomerReply,
-    Escalate,
-    Hold,
-    Rate,
-    Reopen,
-    RequestInfo,
-    Resolve,
-)
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import CreditAsk, Effects
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketState, TicketWorkflowInput
 from domain.ticket.views import TicketBrief, ticket_brief
 from workflows.approvals_of_ticket import TicketApprovals
 from workflows.details import OperatorView
 from workflows.effects import EffectDrains, Pending
+from workflows.ticket_actions import TicketActions
 from workflows.timer import WakeupTimer
 
 __all__ = ["TicketWorkflow", "TicketWorkflowInput"]
 
+INCIDENT_LINKS = "incident-links"
+"""Patch: a ticket that leaves its incident by itself (reopened) tells the incident."""
+TICKET_LEFT_SIGNAL = "ticket_left"
+"""`IncidentWorkflow`'s signal, named here so the ticket need not import the incident."""
 KEEP_UNCHANGED_TIMER = "keep-unchanged-timer"
 """Patch: one timer kept while the wakeup instant is unchanged (before: re-created per wake)."""
 
 
 @workflow.defn
-class TicketWorkflow:
+class TicketWorkflow(TicketActions):
     @workflow.init
     def __init__(self, input: TicketWorkflowInput) -> None:
         self._changed = False
@@ -103,10 +95,26 @@ class TicketWorkflow:
         self._changed = True
         for ask in effects.credit_asks:
             self._ask_credit(ask)
+        if effects.left_incidents and workflow.patched(INCIDENT_LINKS):
+            for incident_id in effects.left_incidents:
+                self._effects.spawn(self._tell_incident(incident_id))
 
     def _ask_credit(self, ask: CreditAsk) -> None:
         """An automatic credit the policy sends through an approver: its own approval."""
         self._approvals.ask_credit(ask)
+
+    async def _tell_incident(self, incident_id: str) -> None:
+        """The incident counts this ticket out; an incident that has ended needs no telling."""
+        handle = workflow.get_external_workflow_handle(incident_id)
+        try:
+            await handle.signal(TICKET_LEFT_SIGNAL, self._ticket.state.ticket_id)
+        except Exception as err:  # the incident completed (its report is in): nothing to tell
+            workflow.logger.info(
+                "incident %s not told of %s leaving: %s",
+                incident_id,
+                self._ticket.state.ticket_id,
+                err,
+            )
 
     def _email_failed(self, notification: Notification, error: str) -> None:
         """An email given up on (refused for good, or past its deadline) goes on the timeline."""
@@ -133,108 +141,6 @@ class TicketWorkflow:
         return self._ticket.state
 
     @workflow.update
-    def reply(self, reply: AgentReply) -> TicketBrief:
-        """A public agent reply, emailed to the customer."""
-        return self._apply(lambda t, now: t.reply(reply, now))
-
-    @reply.validator
-    def _validate_reply(self, reply: AgentReply) -> None:
-        self._validate(lambda t: t.validate_reply())
-
-    @workflow.update
-    def note(self, note: AgentNote) -> TicketBrief:
-        """An internal note: never emailed, never an SLA response."""
-        return self._apply(lambda t, now: t.note(note, now))
-
-    @note.validator
-    def _validate_note(self, note: AgentNote) -> None:
-        self._validate(lambda t: t.check(Action.NOTE))
-
-    @workflow.update
-    def request_info(self, request: RequestInfo) -> TicketBrief:
-        """Ask the customer for information; waits in `awaiting_customer`."""
-        return self._apply(lambda t, now: t.request_info(request, now))
-
-    @request_info.validator
-    def _validate_request_info(self, request: RequestInfo) -> None:
-        self._validate(lambda t: t.check(Action.REQUEST_INFO))
-
-    @workflow.update
-    def assign(self, assign: Assign) -> TicketBrief:
-        return self._apply(lambda t, now: t.assign(assign, now))
-
-    @assign.validator
-    def _validate_assign(self, assign: Assign) -> None:
-        self._validate(lambda t: t.validate_assign(assign))
-
-    @workflow.update
-    def change_priority(self, change: ChangePriority) -> TicketBrief:
-        """Re-apply the SLA policy for a new priority."""
-        return self._apply(lambda t, now: t.change_priority(change, now))
-
-    @change_priority.validator
-    def _validate_change_priority(self, change: ChangePriority) -> None:
-        self._validate(lambda t: t.validate_priority(change))
-
-    @workflow.update
-    def escalate(self, escalate: Escalate) -> TicketBrief:
-        return self._apply(lambda t, now: t.escalate(escalate, now))
-
-    @escalate.validator
-    def _validate_escalate(self, escalate: Escalate) -> None:
-        self._validate(lambda t: t.validate_escalate(escalate))
-
-    @workflow.update
-    def hold(self, hold: Hold) -> TicketBrief:
-        return self._apply(lambda t, now: t.hold(hold, now))
-
-    @hold.validator
-    def _validate_hold(self, hold: Hold) -> None:
-        self._validate(lambda t: t.check(Action.HOLD))
-
-    @workflow.update
-    def resolve(self, resolve: Resolve) -> TicketBrief:
-        return self._apply(lambda t, now: t.resolve(resolve, now))
-
-    @resolve.validator
-    def _validate_resolve(self, resolve: Resolve) -> None:
-        self._validate(lambda t: t.check(Action.RESOLVE))
-
-    @workflow.update
-    def reopen(self, reopen: Reopen) -> TicketBrief:
-        return self._apply(lambda t, now: t.reopen(reopen, now))
-
-    @reopen.validator
-    def _validate_reopen(self, reopen: Reopen) -> None:
-        self._validate(lambda t: t.check(Action.REOPEN))
-
-    @workflow.update
-    def close(self, close: Close) -> TicketBrief:
-        return self._apply(lambda t, now: t.close(close, now))
-
-    @close.validator
-    def _validate_close(self, close: Close) -> None:
-        self._validate(lambda t: t.check(Action.CLOSE))
-
-    @workflow.update
-    def customer_reply(self, reply: CustomerReply) -> TicketBrief:
-        """The customer wrote: resumes waiting clocks, reopens a resolved ticket."""
-        return self._apply(lambda t, now: t.customer_reply(reply, now))
-
-    @customer_reply.validator
-    def _validate_customer_reply(self, reply: CustomerReply) -> None:
-        self._validate(lambda t: t.validate_customer_reply(workflow.now()))
-
-    @workflow.update
-    def rate(self, rate: Rate) -> TicketBrief:
-        """The customer's satisfaction score; a low one owes a manager follow-up."""
-        return self._apply(lambda t, now: t.rate(rate, now))
-
-    @rate.validator
-    def _validate_rate(self, rate: Rate) -> None:
-        self._validate(lambda t: t.validate_rate(rate))
-
-    @workflow.update
     async def request_approval(self, ask: ApprovalStarted) -> ApprovalView:
         """A refund, credit or cancellation for an approver: a child `ApprovalWorkflow`
         (`<ticket>-R<n>`); the ticket waits on hold until it is decided."""
@@ -248,6 +154,32 @@ class TicketWorkflow:
     def approval_decided(self, outcome: ApprovalOutcome) -> None:
         """An approval of this ticket was decided: off the pending list (and off hold)."""
         self._queue(self._ticket.approval_decided(outcome, workflow.now()))
+
+    @workflow.update
+    def link_incident(self, link: IncidentLink) -> TicketBrief:
+        """Sent by the incident's link fan-out: the ticket joins the incident."""
+        return self._apply(lambda t, now: t.link_incident(link, now))
+
+    @link_incident.validator
+    def _validate_link_incident(self, link: IncidentLink) -> None:
+        self._validate(lambda t: t.validate_link_incident(link))
+
+    @workflow.update
+    def unlink_incident(self, link: IncidentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.unlink_incident(link, now))
+
+    @workflow.update
+    def incident_notice(self, notice: IncidentNotice) -> TicketBrief:
+        """An incident's public update or resolution: applied once per `update_id`."""
+        return self._apply(lambda t, now: t.incident_notice(notice, now))
+
+    @workflow.update
+    def link_parent(self, link: ParentLink) -> TicketBrief:
+        return self._apply(lambda t, now: t.link_parent(link, now))
+
+    @link_parent.validator
+    def _validate_link_parent(self, link: ParentLink) -> None:
+        self._validate(lambda t: t.validate_link_parent(link))
 
     @workflow.signal
     def retry_effects(self) -> None:

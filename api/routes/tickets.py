@@ -1,4 +1,5 @@
-"""`/v1/tickets`: intake, reading, and one route per action."""
+"""`/v1/tickets`: intake, reading, and one route per agent action (the customer's reply and
+score are `api.routes.ticket_customer`'s)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from api.deps import (
     given_once,
 )
 from api.errors import ApiError, documented
+from api.incident_schemas import ParentBody
 from api.schemas import (
     AssignBody,
-    CsatBody,
     EmptyBody,
     EscalateBody,
     EventOut,
@@ -233,8 +234,23 @@ async def resolve(
     agent: AgentPrincipal,
     key: IdempotencyKey,
 ) -> TicketBrief:
-    """Resolve with a resolution note, emailed to the customer."""
-    return await actions.resolve(ticket_id, _actor(agent), body.resolution, key=key)
+    """Resolve with a resolution note, emailed to the customer. A parent with open children
+    is refused (409 naming them) unless `resolve_children` resolves them too."""
+    return await actions.resolve_parent(
+        ticket_id, _actor(agent), body.resolution, body.resolve_children, key=key
+    )
+
+
+@router.post("/{ticket_id}/link", response_model=TicketBrief)
+async def link_parent(
+    ticket_id: TicketId,
+    body: ParentBody,
+    actions: AgentActionsDep,
+    agent: AgentPrincipal,
+    key: IdempotencyKey,
+) -> TicketBrief:
+    """Make this ticket a child of `parent_id`: the parent is not resolved while it is open."""
+    return await actions.link_parent(ticket_id, _actor(agent), body.parent_id, key=key)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketBrief)
@@ -259,38 +275,3 @@ async def close(
 ) -> TicketBrief:
     """Close a resolved ticket for good."""
     return await actions.close(ticket_id, _actor(agent), key=key)
-
-
-@router.post(
-    "/{ticket_id}/customer-reply",
-    response_model=TicketView | TicketBrief,
-    responses={201: {"model": TicketView, "description": "A follow-up ticket was opened"}},
-)
-async def customer_reply(
-    ticket_id: TicketId,
-    body: ActionBody,
-    response: Response,
-    tickets: TicketServiceDep,
-    _: ServicePrincipal,
-    key: IdempotencyKey,
-) -> TicketView | TicketBrief:
-    """The customer wrote. A closed ticket gets a linked follow-up ticket instead (201, the
-    whole new ticket)."""
-    replied = await tickets.customer_reply(ticket_id, body.body, key=key)
-    if replied.follow_up:
-        response.status_code = status.HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/tickets/{replied.ticket.id}"
-        return _view(replied.follow_up.state)
-    return replied.ticket
-
-
-@router.post("/{ticket_id}/csat", response_model=TicketBrief)
-async def csat(
-    ticket_id: TicketId,
-    body: CsatBody,
-    tickets: TicketServiceDep,
-    _: ServicePrincipal,
-    key: IdempotencyKey,
-) -> TicketBrief:
-    """The customer's satisfaction score (1-5), once, after resolution."""
-    return await tickets.rate(ticket_id, body.score, body.comment, key=key)

@@ -18,6 +18,7 @@ from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
 from domain.policy.customer import BrandSpec, CsatSpec, EmailsSpec, LanguageRule
 from domain.policy.escalation import EscalationSpec
+from domain.policy.incidents import IncidentSpec, incident_problems
 from domain.policy.models import (
     AgentSpec,
     InboundSpec,
@@ -72,6 +73,7 @@ class SupportPolicy(PolicyModel):
     escalation: EscalationSpec
     lifecycle: LifecycleSpec = LifecycleSpec()
     inbound: InboundSpec = InboundSpec()
+    incidents: IncidentSpec = IncidentSpec()
     languages: list[str] = Field(default_factory=lambda: ["en", "ms", "mk"], min_length=1)
     default_language: str = "en"
     templates_dir: str | None = None
@@ -110,7 +112,12 @@ class SupportPolicy(PolicyModel):
 
     @model_validator(mode="after")
     def _check_references(self) -> SupportPolicy:
-        problems = reference_problems(self)
+        problems = reference_problems(self) + incident_problems(
+            self.incidents,
+            priorities=self.vocabulary.priority_ids,
+            escalation=self.escalation,
+            agents=self.agents,
+        )
         for language in self.language_rules:
             if not _LANGUAGE_TAG.match(language):
                 problems.append((f"language_rules.{language}", "not a language tag such as 'es'"))

@@ -28,6 +28,7 @@ class Action(StrEnum):
     CLOSE = "close"
     CUSTOMER_REPLY = "customer-reply"
     CSAT = "csat"
+    LINK = "link"
 
 
 class _Input(BaseModel):

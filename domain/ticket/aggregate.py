@@ -6,7 +6,8 @@ records the events and sends the notifications the returned `Effects` hold. Each
 is a module of functions over a `Change` that this class calls: `agent` (the agents'
 actions), `customer` (replies, scores), `transitions` (the status machine), `clocks` (the
 SLA clocks), `escalation` (the ladder), `unresolved` (its timed steps) and `timers`
-(reminder, auto-resolve, auto-close, survey). Nothing here reads a clock or does I/O.
+(reminder, auto-resolve, auto-close, survey); `creation` opens the ticket. Nothing here
+reads a clock or does I/O.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from domain.approvals.models import ApprovalOutcome, ApprovalStarted
-from domain.enums import EventType, Metric
-from domain.sla import clocks as sla
+from domain.enums import EventType
 from domain.ticket import (
     agent,
     approvals,
     clocks,
+    creation,
     customer,
     escalation,
+    links,
     timers,
     transitions,
     unresolved,
@@ -42,7 +44,8 @@ from domain.ticket.actions import (
     RequestInfo,
     Resolve,
 )
-from domain.ticket.change import CUSTOMER, SYSTEM, Change, Effects
+from domain.ticket.change import SYSTEM, Change, Effects, agent_actor
+from domain.ticket.links import IncidentLink, IncidentNotice, ParentLink
 from domain.ticket.notifications import Notification
 from domain.ticket.state import TicketStarted, TicketState
 
@@ -55,7 +58,7 @@ class Ticket:
         self.state = state
         self.mail_domain = mail_domain
 
-    def _apply(self, step: Callable[[Change], None]) -> Effects:
+    def _apply(self, step: Callable[[Change], object]) -> Effects:
         change = Change(self.state, self.mail_domain)
         step(change)
         self.state = change.state
@@ -64,67 +67,8 @@ class Ticket:
     @classmethod
     def create(cls, started: TicketStarted) -> tuple[Ticket, Effects]:
         """The new ticket with its first clocks, its `created` event and the acknowledgment."""
-        request, at = started.request, started.created_at
-        state = TicketState(
-            ticket_id=started.ticket_id,
-            subject=request.subject,
-            description=request.description,
-            requester=request.requester,
-            channel=request.channel,
-            priority=started.priority,
-            category=started.category,
-            tags=list(request.tags),
-            team=started.team,
-            assignee=started.assignee,
-            first_assignee=started.assignee,
-            created_at=at,
-            updated_at=at,
-            sla=started.sla,
-            lifecycle=started.lifecycle,
-            escalation=started.escalation,
-            mail=started.mail,
-            related_ticket_id=started.related_ticket_id,
-            approvals=started.approvals,
-        )
-        change = Change(state, started.mail_domain)
-        unresolved.follow_ladder(change)
-        if (index := change.state.ladder_index) is not None:
-            change.update(escalation_level=started.escalation.ladders[index].start_level)
-        for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
-            clock = sla.start_clock(started.sla, metric, at)
-            if clock is not None:
-                clocks.set_clock(change, clock)
-        created = change.event(
-            EventType.CREATED,
-            at,
-            CUSTOMER,
-            channel=request.channel,
-            priority=started.priority,
-            category=started.category,
-            team=started.team,
-            assignee=started.assignee,
-            queued=started.assignee is None,
-            related_ticket_id=started.related_ticket_id,
-            sla_policy=started.sla.policy_id,
-            sla_policy_version=started.sla.policy_version,
-            sla_reason=started.sla.reason,
-        )
-        if started.acknowledge:
-            first_response = change.state.clocks.get(Metric.FIRST_RESPONSE)
-            due = first_response.due_at if first_response else None
-            ack = change.notify_customer(
-                created,
-                "acknowledgment",
-                first_response_due_at=due.strftime("%Y-%m-%d %H:%M UTC") if due else None,
-            )
-            if ack is not None:
-                change.update(thread_message_id=ack.message_id)
-            # Only a ticket that may answer its sender: a quarantined email's ticket sends
-            # nothing by itself, an escalation notice included.
-            escalation.on_content(
-                change, at, f"{request.subject}\n{request.description}", source="ticket"
-            )
-        return cls(change.state, started.mail_domain), change.effects
+        state, effects = creation.open_ticket(started)
+        return cls(state, started.mail_domain), effects
 
     # -- checks (the workflow's Update validators) -----------------------------------------------
 
@@ -183,6 +127,29 @@ class Ticket:
 
     def close(self, close: Close, at: datetime) -> Effects:
         return self._apply(lambda change: agent.close(change, close, at))
+
+    # -- links: a major incident, a parent ----------------------------------------------------
+
+    def validate_link_incident(self, link: IncidentLink) -> None:
+        links.check_link_incident(self.state, link)
+
+    def validate_link_parent(self, link: ParentLink) -> None:
+        links.check_link_parent(self.state, link)
+
+    def link_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_incident(change, link, at))
+
+    def unlink_incident(self, link: IncidentLink, at: datetime) -> Effects:
+        actor = agent_actor(link.actor)
+        return self._apply(
+            lambda change: links.unlink_incident(change, link.incident_id, at, actor, "unlinked")
+        )
+
+    def incident_notice(self, notice: IncidentNotice, at: datetime) -> Effects:
+        return self._apply(lambda change: links.apply_notice(change, notice, at))
+
+    def link_parent(self, link: ParentLink, at: datetime) -> Effects:
+        return self._apply(lambda change: links.link_parent(change, link, at))
 
     # -- the customer's side ---------------------------------------------------------------------
 

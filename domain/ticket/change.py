@@ -56,6 +56,8 @@ class Effects:
     """Teams where an agent's capacity freed up: their queues may be dispatched."""
     credit_asks: list[CreditAsk] = field(default_factory=list)
     """Automatic credits the policy sends through an approver: the workflow starts each."""
+    left_incidents: list[str] = field(default_factory=list)
+    """Incidents this ticket left by itself (reopened): each is told, once."""
 
 
 class Change:

@@ -100,6 +100,12 @@ class TicketState(BaseModel):
     """The ticket went on hold for a pending approval (and reopens once none is pending)."""
     credits_granted: list[str] = []
     """What already earned an automatic credit (`breach:<metric>`, `csat`): once each."""
+    incident_id: str | None = None
+    """The major incident this ticket is linked to: its public updates reach the customer."""
+    incident_updates: list[str] = []
+    """Ids of the incident updates already applied (the latest few hundred): each once."""
+    parent_id: str | None = None
+    """The ticket this one is a child of: the parent is not resolved while this is open."""
 
     @property
     def sla_breached(self) -> bool:

@@ -32,6 +32,7 @@ ALLOWED: dict[Action, frozenset[Status]] = {
     Action.CLOSE: frozenset({Status.RESOLVED}),
     Action.CUSTOMER_REPLY: _ACTIVE | {Status.RESOLVED},
     Action.CSAT: frozenset({Status.RESOLVED, Status.CLOSED}),
+    Action.LINK: _ACTIVE | {Status.RESOLVED},
 }
 
 _ORDER = [Status.NEW, Status.OPEN, Status.AWAITING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED]
@@ -90,6 +91,14 @@ def reopen(change: Change, at: datetime, who: str, reason: str) -> None:
     count = change.state.reopen_count + 1
     change.update(reopen_count=count, resolved_at=None)
     change.event(EventType.REOPENED, at, who, reason=reason, count=count)
+    if (incident_id := change.state.incident_id) is not None:
+        # The incident resolved it, the customer says it is not over: it is this ticket's own
+        # problem now, so it leaves the incident (which is told, `Effects.left_incidents`).
+        change.update(incident_id=None)
+        change.event(
+            EventType.INCIDENT_UNLINKED, at, who, incident_id=incident_id, reason="reopened"
+        )
+        change.effects.left_incidents.append(incident_id)
     set_status(change, Status.OPEN, at, who)
     clocks.restart_resolution(change, at)
     if count == change.state.escalation.reopen_threshold:

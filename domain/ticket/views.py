@@ -44,6 +44,9 @@ class TicketBrief(BaseModel):
     last_event_seq: int
     csat_score: int | None = None
     """The customer's satisfaction score (1-5), once they gave one."""
+    incident_id: str | None = None
+    """The major incident the ticket is linked to, if any."""
+    parent_id: str | None = None
 
 
 class TicketView(TicketBrief):
@@ -78,6 +81,8 @@ def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
             reason=state.sla.reason,
         ),
         sla={metric: clock_view(state.sla, clock, now) for metric, clock in state.clocks.items()},
+        incident_id=state.incident_id,
+        parent_id=state.parent_id,
         last_event_seq=state.last_seq,
         csat_score=state.csat_score,
     )

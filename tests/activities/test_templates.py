@@ -87,9 +87,11 @@ EXTRA_VARIABLES: dict[str, frozenset[str]] = {
             "failed",
         }
     ),
+    "incident_update": frozenset({"body", "incident_id", "incident_status"}),
+    "incident_escalation": frozenset({"level_name", "reason", "component", "commander", "linked"}),
 }
 TEMPLATES = tuple(EXTRA_VARIABLES)
-INTERNAL = frozenset({"escalation_alert", "approval_request"})
+INTERNAL = frozenset({"escalation_alert", "approval_request", "incident_escalation"})
 CUSTOMER = tuple(name for name in TEMPLATES if name not in INTERNAL)
 # These subjects are only the ticket tag and the ticket's own subject, in every language.
 UNTRANSLATED_SUBJECTS = frozenset({"acknowledgment", "agent_reply"})
@@ -180,6 +182,18 @@ FULL_EXTRA: dict[str, dict[str, Any]] = {
         "failed": None,
     },
     "status_change": {"previous_status": "open", "new_status": "on_hold"},
+    "incident_update": {
+        "body": f"Payments are failing for some customers {SCRIPT}",
+        "incident_id": "INC-000001",
+        "incident_status": "identified",
+    },
+    "incident_escalation": {
+        "level_name": "Management",
+        "reason": f"update breached {SCRIPT}",
+        "component": "payments-api",
+        "commander": "alice",
+        "linked": 120,
+    },
 }
 # The values that may be None (or empty) set so; the rest as in FULL_EXTRA.
 EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
@@ -207,6 +221,7 @@ EMPTY_OPTIONALS: dict[str, dict[str, Any]] = {
         "escalated_from": None,
         "failed": None,
     },
+    "incident_escalation": {"commander": None},
 }
 VARIANTS = ("full", "empty")
 

@@ -25,7 +25,18 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.idempotency import KEY_PATTERN, MAX_KEY_CHARS, valid_key
-from api.routes import approvals, codec, csat, health, inbound, metrics, sla, tickets, webhooks
+from api.routes import (
+    approvals,
+    codec,
+    csat,
+    health,
+    inbound,
+    metrics,
+    sla,
+    ticket_customer,
+    tickets,
+    webhooks,
+)
 from tests.api.fuzzing import (
     CONFORMANCE,
     OPERATIONS,
@@ -86,7 +97,7 @@ async def test_fuzz(fuzzed: Fuzzed, label: str, role: str, mode: GenerationMode)
 
 def test_every_route_is_fuzzed() -> None:
     """Each route of each router is an operation of the description the fuzz walks."""
-    routers = [health.router, tickets.router, sla.router, metrics.router]
+    routers = [health.router, tickets.router, ticket_customer.router, sla.router, metrics.router]
     routers += [webhooks.router, codec.router, csat.router, approvals.router]
     desk = {"ticket_prefix": "TKT", "mail_domain": "desk.example", "mail_from": "a@desk.example"}
     routers.append(inbound.build_router(**desk))

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.incidents import IncidentActivities
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
 from api.app import create_app
@@ -171,6 +172,7 @@ async def open_desk(
             sessions, mailer, renderer, settings.mail_from, letterhead(settings, policy)
         ),
         dispatch=DispatchActivities(sessions, env.client, policy),
+        incidents=IncidentActivities(sessions, env.client),
     )
     app = create_app(settings, temporal=env.client)
     try:

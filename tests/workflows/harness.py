@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.approvals import ApprovalActivities
 from activities.dispatch import DispatchActivities
 from activities.email import EmailActivities, SmtpConfig, SmtpMailer
+from activities.incidents import IncidentActivities
 from activities.letterhead import Letterhead
 from activities.projection import ProjectionActivities
 from activities.rendering import TemplateRenderer
@@ -52,6 +53,7 @@ async def running_worker(
             sessions, mailer, TemplateRenderer(), "support@desk.example", letterhead
         ),
         dispatch=DispatchActivities(sessions, client, policy),
+        incidents=IncidentActivities(sessions, client),
         approvals=ApprovalActivities(sessions, payment_url=payment_url),
         max_cached_workflows=max_cached_workflows,
     )

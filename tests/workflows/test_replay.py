@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.approval import ApprovalWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.sandbox import sandbox_runner
 from workflows.ticket import TicketWorkflow
 
@@ -24,7 +25,7 @@ HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.j
 
 def _replayer(*, check_decisions: bool = False) -> Replayer:
     return Replayer(
-        workflows=[TicketWorkflow, ApprovalWorkflow],
+        workflows=[TicketWorkflow, ApprovalWorkflow, IncidentWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(check_decisions=check_decisions),
     )
@@ -48,6 +49,8 @@ def test_the_main_scenarios_are_recorded() -> None:
         "refund_approved_then_closed",
         "refund_approval_approved",
         "enterprise_breach_credit",
+        "incident_broadcast_breach_resolve_report",
+        "ticket_in_incident_updated_resolved_reopened",
     }
 
 

@@ -23,7 +23,15 @@ PURE_LIBRARIES = {
 }  # fmt: skip
 WORKFLOW_LIBRARIES = {"asyncio", "contextlib", "temporalio"}
 # Parents of listed modules, imported afresh in the sandbox: each holds only a docstring.
-PACKAGES = {"domain", "domain.approvals", "domain.policy", "domain.ticket", "workflows"}
+PACKAGES = {
+    "domain",
+    "domain.approvals",
+    "domain.incident",
+    "domain.policy",
+    "domain.ticket",
+    "workflows",
+}
+WORKFLOWS = {"workflows.ticket", "workflows.incident"}
 
 
 def _passed_through(name: str) -> bool:
@@ -36,6 +44,8 @@ def test_the_passthrough_lists() -> None:
         "domain.errors",
         "domain.approvals.models",
         "domain.policy.approvals",
+        "domain.incident.actions",
+        "domain.incident.state",
         "domain.policy.models",
         "domain.ticket.actions",
         "domain.ticket.correspondence",
@@ -48,33 +58,43 @@ def test_the_passthrough_lists() -> None:
     assert ARITHMETIC == ("domain.sla",)
     assert DECISIONS == (
         "domain.approvals.decide",
+        "domain.incident.aggregate",
+        "domain.incident.alerts",
+        "domain.incident.broadcasts",
+        "domain.incident.clocks",
+        "domain.incident.record",
+        "domain.incident.views",
         "domain.ticket.agent",
         "domain.ticket.aggregate",
         "domain.ticket.approvals",
         "domain.ticket.change",
         "domain.ticket.clocks",
+        "domain.ticket.creation",
         "domain.ticket.credits",
         "domain.ticket.customer",
         "domain.ticket.escalation",
+        "domain.ticket.links",
         "domain.ticket.timers",
         "domain.ticket.transitions",
         "domain.ticket.unresolved",
         "workflows.approvals_of_ticket",
         "workflows.details",
         "workflows.effects",
+        "workflows.incident_effects",
         "workflows.mail",
         "workflows.search_attributes",
+        "workflows.ticket_actions",
         "workflows.timer",
     )
     assert (*DATA, *ARITHMETIC, *DECISIONS) == PASSTHROUGH_MODULES
 
 
 def _reached_from_the_workflow() -> set[str]:
-    """First-party modules `workflows.ticket` imports, however indirectly, leaving out what
+    """First-party modules the workflows import, however indirectly, leaving out what
     its helpers import inside `imports_passed_through()` (checked below)."""
     edges = graph()
     reached: set[str] = set()
-    todo = ["workflows.ticket"]
+    todo = sorted(WORKFLOWS)
     while todo:
         module = todo.pop()
         if module in reached or module not in edges:
@@ -88,7 +108,7 @@ def _reached_from_the_workflow() -> set[str]:
 
 def test_the_workflow_needs_every_listed_module_and_no_other() -> None:
     reached = _reached_from_the_workflow()
-    assert {m for m in reached if not _passed_through(m)} - PACKAGES == {"workflows.ticket"}
+    assert {m for m in reached if not _passed_through(m)} - PACKAGES == WORKFLOWS
     listed_modules = {m for m in PASSTHROUGH_MODULES if m != "domain.sla"}
     assert listed_modules - reached == set()
     assert {m for m in reached if m.startswith("domain.sla")}, "the clocks are needed"
@@ -117,8 +137,11 @@ def test_the_workflow_passes_through_activities_only_to_name_them() -> None:
     }
     assert {module: names for module, names in blocks.items() if names} == {
         "workflows.effects": {"activities.dispatch", "activities.projection", "store.rows"},
+        "workflows.incident": {"activities.incidents"},
+        "workflows.incident_effects": {"activities.incidents"},
         "workflows.mail": {"activities.email"},
-        "workflows.approval": {"activities.approvals", "activities.email"},
+        "workflows.approval": {"activities.approvals"},
+        "workflows.approval_effects": {"activities.approvals", "activities.email"},
     }
 
 
@@ -166,13 +189,14 @@ def test_replaying_a_history_imports_no_holidays() -> None:
         from temporalio.client import WorkflowHistory
         from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.worker import Replayer
+        from workflows.incident import IncidentWorkflow
         from workflows.approval import ApprovalWorkflow
         from workflows.sandbox import sandbox_runner
         from workflows.ticket import TicketWorkflow
 
         async def main():
             replayer = Replayer(
-                workflows=[TicketWorkflow, ApprovalWorkflow],
+                workflows=[TicketWorkflow, ApprovalWorkflow, IncidentWorkflow],
                 data_converter=pydantic_data_converter,
                 workflow_runner=sandbox_runner(),
             )

@@ -26,6 +26,7 @@ from domain.ticket.actions import (
 )
 from domain.ticket.aggregate import Ticket
 from domain.ticket.change import Effects
+from domain.ticket.links import ParentLink
 from tests.workflows.harness import DEFAULT_POLICY, request, started
 
 # Monday 2026-11-23 10:00 UTC: inside business hours (Mon-Fri 09-18 UTC).
@@ -95,6 +96,7 @@ ACTIONS: dict[Action, Callable[[Ticket, datetime], Effects]] = {
     Action.CLOSE: lambda t, at: t.close(Close(actor="bob"), at),
     Action.CUSTOMER_REPLY: lambda t, at: t.customer_reply(CustomerReply(body="more info"), at),
     Action.CSAT: lambda t, at: t.rate(Rate(score=4), at),
+    Action.LINK: lambda t, at: t.link_parent(ParentLink(actor="bob", parent_id="TKT-9"), at),
 }
 
 # The status machine, written out by hand: action -> statuses it is allowed from.
@@ -112,6 +114,7 @@ EXPECTED_ALLOWED = {
     Action.CLOSE: {Status.RESOLVED},
     Action.CUSTOMER_REPLY: ACTIVE | {Status.RESOLVED},
     Action.CSAT: {Status.RESOLVED, Status.CLOSED},
+    Action.LINK: ACTIVE | {Status.RESOLVED},
 }
 # Where an allowed action leaves the ticket.
 EXPECTED_STATUS_AFTER = {

@@ -1,0 +1,1 @@
+"""Major incidents: one outage, many linked tickets, updates on cadence, resolved together."""
