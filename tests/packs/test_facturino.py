@@ -7,21 +7,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Metric
+from domain.incident.actions import Acknowledge, LinkTickets, PostUpdate, ResolveIncident
+from domain.incident.state import ClockName
 from tests.conftest import Mailbox, eventually
 from tests.packs.desk import SERVICE, open_desk, recipient, text_of
 from tests.packs.scenario import escalations, open_ticket, received, sent_to, skip_to
+from tests.workflows.incident_harness import declared, start_incident
+from workflows.incident import IncidentWorkflow
 from workflows.ticket import TicketWorkflow
 
 SKOPJE = ZoneInfo("Europe/Skopje")
 DEV_TEAM = "dev@facturino.mk"
 DEV_LEAD = "marko@facturino.mk"
 PRODUCT_OWNER = "product-owner@facturino.mk"
+SENIOR_LEAD = "senior-tech-lead@facturino.mk"
 ENGINEERING_MANAGER = "engineering-manager@facturino.mk"
 OPERATIONS_MANAGER = "vesna@facturino.mk"
 
@@ -264,3 +272,92 @@ def _midweek_holiday(after: date) -> date:
     ):
         day += timedelta(days=1)
     return day
+
+
+async def test_platform_outage_updates_every_customer_every_30_minutes_in_their_language(
+    time_env: WorkflowEnvironment, task_queue: str, database_url: str, smtp: tuple[Mailbox, int]
+) -> None:
+    """ "Platform Outage Response": the outage's tickets (a Macedonian and an Albanian
+    customer) are linked to one incident; each public update reaches each customer once, in
+    their language; "Regular updates every 30 minutes" missed goes to the Senior Technical
+    Lead at 80 % and to the Engineering Manager at 30 minutes; resolving the incident
+    resolves both tickets; the post-incident report is due within 24 hours."""
+    box, _ = smtp
+    env = time_env
+    created = (await env.get_current_time()).replace(microsecond=0)
+    customers = {"mk": "mirjana@smetkovodstvo.example", "sq": "arta@kontabiliteti.example"}
+    subjects = {"mk": "Платформата не работи", "sq": "Platforma nuk punon"}
+    ticket_ids = {language: _ticket_id() for language in customers}
+    incident_id = f"INC-{uuid.uuid4().hex[:6]}"
+    async with open_desk("facturino", env, task_queue, database_url, smtp) as desk:
+        for language, ticket_id in ticket_ids.items():
+            await open_ticket(
+                desk,
+                ticket_id,
+                created,
+                {
+                    "requester": {"email": customers[language], "language": language},
+                    "subject": subjects[language],
+                    "description": "Outage",
+                    "channel": "email",
+                },
+            )
+        begin = declared(incident_id, "P1", desk.policy)
+        begin = begin.model_copy(update={"commander": "marko", "declared_by": "marko"})
+        assert (begin.terms.acknowledge, begin.terms.first_notice) == (5 * 60, 15 * 60)
+        incident = await start_incident(env.client, task_queue, begin)
+        await incident.execute_update(IncidentWorkflow.acknowledge, Acknowledge(actor="marko"))
+        await incident.execute_update(
+            IncidentWorkflow.link_tickets,
+            LinkTickets(actor="marko", ticket_ids=list(ticket_ids.values())),
+        )
+        await incident.execute_update(
+            IncidentWorkflow.post_update,
+            PostUpdate(actor="marko", body="PSD2 / banka: 502.", status="identified"),
+        )
+        for customer in customers.values():
+            await eventually(partial(_has_incident_mail, box, customer))
+        # No update for 30 minutes: at 24 the Senior Technical Lead, at 30 the Engineering
+        # Manager with the developers and the Support Operations Manager.
+        await env.sleep(timedelta(minutes=31))
+        state = await incident.query(IncidentWorkflow.state)
+        assert state.clocks[ClockName.UPDATE].state == "breached"
+        assert state.escalation_name == "Development Team and Engineering Manager"
+        await incident.execute_update(
+            IncidentWorkflow.resolve, ResolveIncident(actor="marko", resolution="PSD2 OK.")
+        )
+        for ticket_id in ticket_ids.values():
+            handle = env.client.get_workflow_handle(ticket_id)
+
+            async def resolved(handle: Any = handle) -> bool:
+                return bool((await handle.query(TicketWorkflow.state)).status == "resolved")
+
+            await eventually(resolved, timeout=30)
+        state = await incident.query(IncidentWorkflow.state)
+    # "Resolution: Post-incident report within 24 hours".
+    report = state.clocks[ClockName.REPORT]
+    assert report.due_at is not None
+    assert report.due_at - report.started_at == timedelta(hours=24)
+    updates = {language: _incident_mail(box, customer) for language, customer in customers.items()}
+    assert [str(m["Subject"]).strip() for m in updates["mk"]] == [
+        f"[{ticket_ids['mk']}] Ажурирање за инцидентот (identified): {subjects['mk']}"
+    ]
+    assert [str(m["Subject"]).strip() for m in updates["sq"]] == [
+        f"[{ticket_ids['sq']}] Përditësim për incidentin (identified): {subjects['sq']}"
+    ]
+    assert "PSD2 / banka: 502." in text_of(updates["mk"][0])
+    alerts = {recipient(m) for m in box.messages if "[INCIDENT P1" in str(m["Subject"])}
+    assert {SENIOR_LEAD, ENGINEERING_MANAGER, OPERATIONS_MANAGER} <= alerts
+
+
+def _incident_mail(box: Mailbox, customer: str) -> list[EmailMessage]:
+    return [
+        m
+        for m in sent_to(box, customer)
+        if "Ажурирање за инцидентот" in str(m["Subject"])
+        or "Përditësim për incidentin" in str(m["Subject"])
+    ]
+
+
+async def _has_incident_mail(box: Mailbox, customer: str) -> bool:
+    return bool(_incident_mail(box, customer))
