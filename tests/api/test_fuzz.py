@@ -31,6 +31,7 @@ from api.routes import (
     csat,
     health,
     inbound,
+    incidents,
     metrics,
     sla,
     ticket_customer,
@@ -98,7 +99,7 @@ async def test_fuzz(fuzzed: Fuzzed, label: str, role: str, mode: GenerationMode)
 def test_every_route_is_fuzzed() -> None:
     """Each route of each router is an operation of the description the fuzz walks."""
     routers = [health.router, tickets.router, ticket_customer.router, sla.router, metrics.router]
-    routers += [webhooks.router, codec.router, csat.router, approvals.router]
+    routers += [webhooks.router, codec.router, csat.router, approvals.router, incidents.router]
     desk = {"ticket_prefix": "TKT", "mail_domain": "desk.example", "mail_from": "a@desk.example"}
     routers.append(inbound.build_router(**desk))
     routes = {
