@@ -23,7 +23,7 @@ from api.incident_schemas import (
 from api.incidents import IncidentService
 from domain.enums import Role
 from domain.incident.actions import LinkOutcome
-from domain.incident.state import PostedUpdate
+from domain.incident.state import IncidentStatus, PostedUpdate
 from store import incidents as store
 
 router = APIRouter(
@@ -66,11 +66,12 @@ async def declare(body: IncidentCreate, incidents: Incidents, who: StaffPrincipa
 async def list_incidents(
     session: SessionDep,
     _: StaffPrincipal,
-    status_: Annotated[list[str] | None, Query(alias="status", max_length=4)] = None,
+    status_: Annotated[list[IncidentStatus] | None, Query(alias="status", max_length=4)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> IncidentPage:
     """Incidents from the store, newest first."""
-    rows = await store.list_incidents(session, status=status_, limit=limit)
+    statuses = [s.value for s in status_] if status_ else None
+    rows = await store.list_incidents(session, status=statuses, limit=limit)
     return IncidentPage(items=[IncidentSummary.model_validate(r) for r in rows])
 
 

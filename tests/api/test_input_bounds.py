@@ -24,6 +24,7 @@ from domain.ticket.actions import Action
 from domain.ticket.change import agent_actor
 from domain.ticket.requests import MAX_SUBJECT_CHARS
 from store.approval_models import ApprovalRow, LedgerEntry
+from store.incident_models import IncidentEventRow, IncidentRow
 from store.models import (
     IdempotencyKey,
     InboundMessage,
@@ -61,6 +62,13 @@ STORED: dict[str, tuple[Column, ...]] = {
     "RefundRequest.currency": (ApprovalRow.currency, LedgerEntry.currency),
     "RefundRequest.kind": (ApprovalRow.kind, LedgerEntry.kind),
     "SettledBody.reference": (ApprovalRow.payment_reference,),
+    "IncidentCreate.title": (IncidentRow.title,),
+    "IncidentCreate.severity": (IncidentRow.severity,),
+    "IncidentCreate.component": (IncidentRow.component,),
+    "IncidentCreate.commander": (IncidentRow.commander,),
+    "IncidentUpdateBody.status": (IncidentRow.status,),
+    "path:incident_id": (IncidentRow.id, Ticket.incident_id),
+    "ParentBody.parent_id": (Ticket.parent_id,),
 }
 """Request strings written to a column as they are (enums: their longest value)."""
 
@@ -78,6 +86,9 @@ IN_DOCUMENTS: dict[str, tuple[Column, ...]] = {
     "WebhookPatch.event_types[]": (WebhookSubscription.event_types,),
     "RefundRequest.reason": (ApprovalRow.reason,),
     "DecisionBody.comment": (ApprovalRow.comment,),
+    "IncidentUpdateBody.body": (IncidentEventRow.data, TicketEventRow.data),
+    "IncidentResolveBody.resolution": (IncidentRow.resolution, IncidentEventRow.data),
+    "ReportBody.body": (IncidentEventRow.data,),
     "DenyBody.comment": (ApprovalRow.comment,),
 }
 """Request strings kept only inside JSON or Text documents (still bounded at the edge)."""
@@ -105,6 +116,9 @@ NOT_STORED: dict[str, str] = {
     "test_values_derived_from_an_email_fit",
     "InboundEmail.to[]": "not kept",
     "path:webhook_id": "a subscription's id, looked up",
+    "GET /v1/incidents query:status[]": "a filter",
+    "IncidentCreate.ticket_ids[]": "tickets looked up and linked (the link stores the incident id)",
+    "LinkBody.ticket_ids[]": "tickets looked up and linked (the link stores the incident id)",
     "path:approval_id": "an approval's id (its workflow id), looked up",
     "RefundRequest.amount": "parsed into a Decimal of at most 12 digits (NUMERIC(14, 2))",
     "GET /v1/approvals query:status": "a filter",
