@@ -556,3 +556,22 @@ def test_dockerignore_keeps_local_state_out() -> None:
         assert required in entries, f".dockerignore lacks {required}"
     for needed in ("pyproject.toml", "constraints.txt", "README.md", "ticketflow", "config", "*"):
         assert needed not in entries, f".dockerignore drops {needed}, which the build needs"
+
+
+def test_worker_and_api_share_the_survey_and_policy_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The worker signs survey links and the API checks them: both see one secret, one public
+    address and one policy file, and the default policy (or a pack) is one the image carries."""
+    worker, api = environment(services["worker"]), environment(services["api"])
+    for name in ("TICKETFLOW_CONFIG", "TICKETFLOW_CSAT_SECRET", "PUBLIC_URL", "PORTAL_URL"):
+        assert name in documented_settings(), f"{name} is not a ticketflow setting"
+        assert name in worker, f"the worker service does not get {name}"
+        assert name in api, f"the api service does not get {name}"
+        assert worker[name] == api[name], f"worker and api disagree on {name}"
+    assert "TICKETFLOW_PAYMENT_URL" in worker, "the worker (which pays) does not get the adapter"
+    policy = str(worker["TICKETFLOW_CONFIG"]).split(":-", 1)[-1].rstrip("}")
+    assert policy.startswith("/etc/ticketflow/"), policy
+    relative = policy.removeprefix("/etc/ticketflow/")
+    assert (ROOT / "config" / relative).is_file(), f"{policy} is not under config/"
+    assert list((ROOT / "config" / "packs").glob("*/policy.yaml")), "no packs for the image"
