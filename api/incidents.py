@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.errors import IncidentNotFound, NotApprover
 from domain.incident.actions import (
@@ -29,12 +31,16 @@ from domain.incident.state import IncidentStarted, IncidentState, IncidentStatus
 from domain.incident.terms import incident_terms
 from domain.incident.views import static_summary
 from domain.policy.support import SupportPolicy
-from runtime.temporal import retrying_not_ready
+from runtime.temporal import retrying_not_ready, workflow_exists
 from store import incidents as store
 from store.engine import SessionMaker
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 
 Handle = WorkflowHandle[IncidentWorkflow, IncidentState]
+
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
 
 
 class IncidentService:
@@ -100,31 +106,36 @@ class IncidentService:
                 raise IncidentNotFound(f"no incident {incident_id}") from err
             raise
 
-    async def _update(self, incident_id: str, update: object, arg: object) -> object:
-        await self.get(incident_id)  # a 404 for an unknown incident
-        handle, uid = self._handle(incident_id), str(uuid.uuid4())  # one id for every retry
-        return await retrying_not_ready(
-            lambda: handle.execute_update(update, arg, id=uid)  # type: ignore[call-overload]
-        )
+    async def _update(
+        self,
+        incident_id: str,
+        update: UpdateMethodMultiParam[[IncidentWorkflow, Arg], Result],
+        arg: Arg,
+    ) -> Result:
+        """Send one Update (one id for every retry); an unknown incident is a 404. Only a
+        refused Update pays for asking whether the incident exists."""
+        handle, uid = self._handle(incident_id), str(uuid.uuid4())
+        try:
+            return await retrying_not_ready(lambda: handle.execute_update(update, arg, id=uid))
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND and not await workflow_exists(
+                self._client, incident_id
+            ):
+                raise IncidentNotFound(f"no incident {incident_id}") from err
+            raise
 
     async def acknowledge(self, incident_id: str, actor: str) -> IncidentState:
-        result = await self._update(
+        return await self._update(
             incident_id, IncidentWorkflow.acknowledge, Acknowledge(actor=actor)
         )
-        assert isinstance(result, IncidentState)
-        return result
 
     async def link(self, incident_id: str, ticket_ids: list[str], actor: str) -> LinkOutcome:
         link = LinkTickets(actor=actor, ticket_ids=ticket_ids)
-        result = await self._update(incident_id, IncidentWorkflow.link_tickets, link)
-        assert isinstance(result, LinkOutcome)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.link_tickets, link)
 
     async def unlink(self, incident_id: str, ticket_id: str, actor: str) -> IncidentState:
         unlink = UnlinkTicket(actor=actor, ticket_id=ticket_id)
-        result = await self._update(incident_id, IncidentWorkflow.unlink_ticket, unlink)
-        assert isinstance(result, IncidentState)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.unlink_ticket, unlink)
 
     async def post_update(
         self,
@@ -136,9 +147,7 @@ class IncidentService:
         actor: str,
     ) -> PostedUpdate:
         post = PostUpdate(actor=actor, body=body, status=status, public=public)
-        result = await self._update(incident_id, IncidentWorkflow.post_update, post)
-        assert isinstance(result, PostedUpdate)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.post_update, post)
 
     async def approve(
         self, incident_id: str, number: int, *, actor: str, is_admin: bool
@@ -146,21 +155,15 @@ class IncidentService:
         if not is_admin and actor not in self._policy.incidents.approvers:
             raise NotApprover("only a manager (admin, or an approver the policy names) approves")
         approve = ApproveUpdate(actor=actor, number=number)
-        result = await self._update(incident_id, IncidentWorkflow.approve_update, approve)
-        assert isinstance(result, PostedUpdate)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.approve_update, approve)
 
     async def resolve(self, incident_id: str, resolution: str, actor: str) -> IncidentState:
         resolve = ResolveIncident(actor=actor, resolution=resolution)
-        result = await self._update(incident_id, IncidentWorkflow.resolve, resolve)
-        assert isinstance(result, IncidentState)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.resolve, resolve)
 
     async def report(self, incident_id: str, body: str, actor: str) -> IncidentState:
         report = SubmitReport(actor=actor, body=body)
-        result = await self._update(incident_id, IncidentWorkflow.submit_report, report)
-        assert isinstance(result, IncidentState)
-        return result
+        return await self._update(incident_id, IncidentWorkflow.submit_report, report)
 
     async def suggestions(self) -> tuple[int, int, list[store.Suggestion]]:
         spec = self._policy.incidents.suggestions

@@ -118,6 +118,12 @@ async def test_unknown_severity_is_422_and_unknown_incident_404(api: Api) -> Non
     assert "P9" in bad.json()["error"]["message"]
     missing = await api.http.get("/v1/incidents/INC-999999", headers=ALICE)
     assert missing.status_code == 404
+    # An Update to an unknown incident is a 404 too, not the server's NOT_FOUND as a 500.
+    update = await api.http.post(
+        "/v1/incidents/INC-999999/updates", json={"body": "still down"}, headers=ALICE
+    )
+    assert update.status_code == 404, update.text
+    assert update.json()["error"]["code"] == missing.json()["error"]["code"]
 
 
 async def test_a_parent_with_an_open_child_is_not_resolved_unless_asked(api: Api) -> None:
