@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import keyset
 from store.incidents import record_keywords
 from store.models import (
     Assignment,
@@ -157,21 +156,6 @@ class TicketFilter:
     breached: bool | None = None
 
 
-def encode_cursor(ticket: Ticket) -> str:
-    payload = json.dumps([ticket.created_at.isoformat(), ticket.id])
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raises ValueError on anything that is not a cursor this module made."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        created_at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), str(ticket_id)
-    except (ValueError, TypeError) as err:
-        raise ValueError("invalid cursor") from err
-
-
 async def list_tickets(
     session: AsyncSession, *, where: TicketFilter, limit: int, cursor: str | None = None
 ) -> tuple[list[Ticket], str | None]:
@@ -187,18 +171,11 @@ async def list_tickets(
         stmt = stmt.where(Ticket.assignee == where.assignee)
     if where.breached is not None:
         stmt = stmt.where(Ticket.sla_breached.is_(where.breached))
-    if cursor:
-        created_at, ticket_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                Ticket.created_at < created_at,
-                and_(Ticket.created_at == created_at, Ticket.id < ticket_id),
-            )
-        )
-    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    stmt = keyset.ordered_page(
+        stmt, at=Ticket.created_at, key=Ticket.id, limit=limit, cursor=cursor, newest_first=True
+    )
+    rows = (await session.scalars(stmt)).all()
+    return keyset.split_page(rows, limit=limit, position=lambda t: (t.created_at, t.id))
 
 
 OPEN_STATUSES = ("new", "open", "awaiting_customer", "on_hold")

@@ -41,7 +41,7 @@ from domain.policy.vocabulary import check_known
 from domain.ticket.requests import ActionBody, TicketCreate
 from domain.ticket.state import TicketState
 from domain.ticket.views import TicketBrief, TicketView, ticket_view
-from store import repository
+from store import keyset, repository
 
 router = APIRouter(
     prefix="/v1/tickets", tags=["tickets"], responses=documented(401, 403, 404, 409, 422, 503)
@@ -109,7 +109,7 @@ async def list_tickets(
         rows, next_cursor = await repository.list_tickets(
             session, where=where, limit=limit, cursor=cursor
         )
-    except ValueError as err:
+    except keyset.BadCursor as err:
         raise ApiError(422, "validation_error", f"cursor: {err}") from err
     return TicketPage(
         items=[TicketSummary.model_validate(row, from_attributes=True) for row in rows],
