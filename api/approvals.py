@@ -90,9 +90,16 @@ class ApprovalService:
         return found
 
     async def list(
-        self, principal: Principal, *, status: ApprovalStatus | None, ticket_id: str | None
-    ) -> list[ApprovalView]:
-        """An approver sees what waits on (or was decided at) its own rung; admin sees all."""
+        self,
+        principal: Principal,
+        *,
+        status: ApprovalStatus | None,
+        ticket_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[ApprovalView], str | None]:
+        """An approver sees what waits on (or was decided at) its own rung; admin sees all.
+        Raises BadCursor on a bad cursor."""
         roles = None if principal.role == Role.ADMIN else [principal.role.value]
         async with self._sessions() as session:
             return await approvals.list_approvals(
@@ -100,6 +107,8 @@ class ApprovalService:
                 status=status.value if status else None,
                 roles=roles,
                 ticket_id=ticket_id,
+                limit=limit,
+                cursor=cursor,
             )
 
     async def report(self, *, start: datetime, end: datetime) -> ApprovalReport:

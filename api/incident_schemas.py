@@ -148,6 +148,8 @@ class IncidentSummary(BaseModel):
 
 class IncidentPage(BaseModel):
     items: list[IncidentSummary]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; absent on the last one."""
 
 
 class SuggestionOut(BaseModel):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.approvals.models import ApprovalView
 from domain.ticket.state import TicketEvent
+from store import keyset
 from store.approval_models import ApprovalRow, LedgerEntry, LedgerStatus
 from store.models import Ticket
 from store.repository import dialect_insert
@@ -51,16 +52,28 @@ async def list_approvals(
     roles: list[str] | None,
     ticket_id: str | None = None,
     limit: int = 100,
-) -> list[ApprovalView]:
-    """Oldest first; `roles` None: every approver's."""
-    query = select(ApprovalRow).order_by(ApprovalRow.requested_at, ApprovalRow.id).limit(limit)
+    cursor: str | None = None,
+) -> tuple[list[ApprovalView], str | None]:
+    """Oldest first, a page and the next page's cursor; `roles` None: every approver's.
+    Raises keyset.BadCursor on a cursor this store did not make."""
+    query = select(ApprovalRow)
     if status is not None:
         query = query.where(ApprovalRow.status == status)
     if roles is not None:
         query = query.where(ApprovalRow.approver_role.in_(roles))
     if ticket_id is not None:
         query = query.where(ApprovalRow.ticket_id == ticket_id)
-    return [_view(row) for row in (await session.scalars(query)).all()]
+    query = keyset.ordered_page(
+        query,
+        at=ApprovalRow.requested_at,
+        key=ApprovalRow.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=False,
+    )
+    rows = (await session.scalars(query)).all()
+    page, after = keyset.split_page(rows, limit=limit, position=lambda r: (r.requested_at, r.id))
+    return [_view(row) for row in page], after
 
 
 async def approvals_between(

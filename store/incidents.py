@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.incident.keywords import subject_keywords
+from store import keyset
 from store.incident_models import IncidentEventRow, IncidentNumber, IncidentRow, TicketKeyword
 from store.models import Ticket
 
@@ -70,12 +71,22 @@ async def get_incident(session: AsyncSession, *, incident_id: str) -> IncidentRo
 
 
 async def list_incidents(
-    session: AsyncSession, *, status: list[str] | None, limit: int
-) -> list[IncidentRow]:
-    query = select(IncidentRow).order_by(IncidentRow.created_at.desc(), IncidentRow.id.desc())
+    session: AsyncSession, *, status: list[str] | None, limit: int, cursor: str | None = None
+) -> tuple[list[IncidentRow], str | None]:
+    """Newest first, a page and the next page's cursor (keyset.BadCursor on a bad one)."""
+    query = select(IncidentRow)
     if status:
         query = query.where(IncidentRow.status.in_(status))
-    return list((await session.execute(query.limit(limit))).scalars())
+    query = keyset.ordered_page(
+        query,
+        at=IncidentRow.created_at,
+        key=IncidentRow.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+    )
+    rows = (await session.scalars(query)).all()
+    return keyset.split_page(rows, limit=limit, position=lambda r: (r.created_at, r.id))
 
 
 async def list_incident_events(

@@ -25,6 +25,7 @@ from api.errors import ApiError, documented
 from api.routes.metrics import IsoDateTime
 from domain.approvals.models import MAX_COMMENT_CHARS, ApprovalStatus, ApprovalView, RefundRequest
 from domain.approvals.report import ApprovalReport
+from store import keyset
 
 router = APIRouter(tags=["approvals"], responses=documented(401, 403, 404, 409, 422, 503))
 
@@ -58,6 +59,8 @@ class SettledBody(BaseModel):
 
 class ApprovalPage(BaseModel):
     items: list[ApprovalView]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; absent on the last one."""
 
 
 @router.post(
@@ -81,17 +84,25 @@ async def request_refund(
 @router.get(
     "/v1/approvals",
     response_model=ApprovalPage,
-    dependencies=[Depends(given_once("status", "ticket_id"))],
+    dependencies=[Depends(given_once("status", "ticket_id", "limit", "cursor"))],
 )
 async def list_approvals(
     reader: ApprovalReader,
     service: ApprovalServiceDep,
     approval_status: Annotated[ApprovalStatus | None, Query(alias="status")] = None,
     ticket_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ApprovalPage:
-    """Approvals at the caller's rung (admin: every rung), oldest first, at most 100."""
-    items = await service.list(reader, status=approval_status, ticket_id=ticket_id)
-    return ApprovalPage(items=items)
+    """Approvals at the caller's rung (admin: every rung), oldest first, a page of `limit`
+    with the cursor of the next."""
+    try:
+        items, next_cursor = await service.list(
+            reader, status=approval_status, ticket_id=ticket_id, limit=limit, cursor=cursor
+        )
+    except keyset.BadCursor as err:
+        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/v1/approvals/{approval_id}", response_model=ApprovalView)

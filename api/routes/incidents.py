@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from api.deps import AgentPrincipal, SessionDep, StaffPrincipal
-from api.errors import documented
+from api.deps import AgentPrincipal, SessionDep, StaffPrincipal, given_once
+from api.errors import ApiError, documented
 from api.incident_schemas import (
     IncidentCreate,
     IncidentPage,
@@ -25,6 +25,7 @@ from domain.enums import Role
 from domain.incident.actions import LinkOutcome
 from domain.incident.state import IncidentStatus, PostedUpdate
 from store import incidents as store
+from store import keyset
 
 router = APIRouter(
     prefix="/v1/incidents", tags=["incidents"], responses=documented(401, 403, 404, 409, 422, 503)
@@ -62,17 +63,25 @@ async def declare(body: IncidentCreate, incidents: Incidents, who: StaffPrincipa
     return IncidentView.of(state)
 
 
-@router.get("", response_model=IncidentPage)
+@router.get("", response_model=IncidentPage, dependencies=[Depends(given_once("limit", "cursor"))])
 async def list_incidents(
     session: SessionDep,
     _: StaffPrincipal,
     status_: Annotated[list[IncidentStatus] | None, Query(alias="status", max_length=4)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> IncidentPage:
-    """Incidents from the store, newest first."""
+    """Incidents from the store, newest first, with cursor pagination."""
     statuses = [s.value for s in status_] if status_ else None
-    rows = await store.list_incidents(session, status=statuses, limit=limit)
-    return IncidentPage(items=[IncidentSummary.model_validate(r) for r in rows])
+    try:
+        rows, next_cursor = await store.list_incidents(
+            session, status=statuses, limit=limit, cursor=cursor
+        )
+    except keyset.BadCursor as err:
+        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    return IncidentPage(
+        items=[IncidentSummary.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/suggestions", response_model=Suggestions)

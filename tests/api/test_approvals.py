@@ -84,6 +84,10 @@ async def test_a_refund_request_waits_on_a_manager_who_approves_it(approvals_api
         return [a["id"] for a in found.json()["items"]] == [approval["id"]]
 
     await eventually(listed)
+    paged = (await api.http.get("/v1/approvals?status=pending&limit=1", headers=JUDY)).json()
+    assert ([a["id"] for a in paged["items"]], paged["next_cursor"]) == ([approval["id"]], None)
+    forged = await api.http.get("/v1/approvals?cursor=forged", headers=JUDY)
+    assert forged.status_code == 422, forged.text
     mine = await api.http.get("/v1/approvals?status=pending", headers=ALICE)
     assert mine.status_code == 200
     assert mine.json()["items"] == []

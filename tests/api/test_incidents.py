@@ -104,6 +104,14 @@ async def test_an_outage_from_first_reports_to_the_post_incident_report(api: Api
         return any(i["id"] == incident_id and i["linked_count"] == 3 for i in page["items"])
 
     await eventually(listed, timeout=20)
+    first = (await api.http.get("/v1/incidents?limit=1", headers=ALICE)).json()
+    assert len(first["items"]) == 1
+    if first["next_cursor"] is not None:  # the store holds other tests' incidents too
+        after = f"/v1/incidents?limit=1&cursor={first['next_cursor']}"
+        following = (await api.http.get(after, headers=ALICE)).json()
+        assert following["items"][0]["id"] != first["items"][0]["id"]
+    forged = await api.http.get("/v1/incidents?cursor=forged", headers=ALICE)
+    assert forged.status_code == 422, forged.text
     metrics = (await api.http.get("/metrics")).text
     assert "ticketflow_incident_linked_tickets" in metrics
 

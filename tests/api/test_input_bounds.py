@@ -103,6 +103,8 @@ NOT_STORED: dict[str, str] = {
     "GET /v1/tickets query:team": "a filter",
     "GET /v1/tickets query:assignee": "a filter",
     "GET /v1/tickets query:cursor": "decoded to (created_at, id) for the page query",
+    "GET /v1/incidents query:cursor": "decoded to (created_at, id) for the page query",
+    "GET /v1/approvals query:cursor": "decoded to (requested_at, id) for the page query",
     "GET /v1/sla/explain query:priority": "a policy lookup",
     "GET /v1/sla/explain query:plan": "a policy lookup",
     "GET /v1/sla/explain query:channel": "a policy lookup",
