@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.approvals.models import ApprovalKind, ApprovalStatus, ApprovalView
+from domain.approvals.models import ApprovalStatus, ApprovalView
+from domain.policy.approvals import ApprovalKind
 from store import approvals, incidents, keyset
 from store.engine import SessionMaker
 
