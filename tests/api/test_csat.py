@@ -3,6 +3,7 @@ switches, end to end: time-skipping Temporal server, worker, store and real SMTP
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -181,6 +182,30 @@ async def test_a_survey_answered_by_its_link_records_the_score_once(desk: Desk) 
     assert "already been answered" in again.text
     assert (await _ticket(api, ticket_id))["csat_score"] == 4
     assert await _ticket_count(api) == 1
+
+
+async def test_concurrent_clicks_on_one_survey_record_exactly_one_score(desk: Desk) -> None:
+    """A customer who double-clicks, or clicks two scores at once: one claim in the store
+    wins, every other click is told the survey was answered."""
+    api = desk.api
+    ticket_id, survey = await _surveyed(desk)
+    links = dict(
+        re.findall(rf"  (\d) \([^)]*\): ({re.escape(PUBLIC_URL)}/csat/\S+)", _text(survey))
+    )
+    paths = [links[score].removeprefix(PUBLIC_URL) for score in ("5", "5", "3", "1", "4")]
+
+    answers = await asyncio.gather(*(api.http.get(path) for path in paths))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 409, 409, 409, 409], [a.text for a in answers]
+    [winner] = [paths[i] for i, a in enumerate(answers) if a.status_code == 200]
+    recorded = (await _ticket(api, ticket_id))["csat_score"]
+    assert recorded == int(winner.rsplit("score=", 1)[1])
+
+    async def rated_once() -> bool:
+        events = await api.http.get(f"/v1/tickets/{ticket_id}/events", headers=ALICE)
+        return [e["type"] for e in events.json()["items"]].count("csat_received") == 1
+
+    await eventually(rated_once)
 
 
 async def test_a_numeric_reply_to_the_survey_records_the_score_and_opens_no_ticket(
