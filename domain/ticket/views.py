@@ -53,6 +53,9 @@ class TicketView(TicketBrief):
     """The whole ticket, with its SLA clocks as of the moment it was read."""
 
     description: str
+    approvals_pending: list[str] = []
+    """Its refunds, credits and cancellations waiting on a decision (`<ticket>-R<n>`);
+    `GET /v1/approvals?ticket_id=` lists every one of them with its state."""
 
 
 def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
@@ -89,4 +92,8 @@ def ticket_brief(state: TicketState, now: datetime) -> TicketBrief:
 
 
 def ticket_view(state: TicketState, now: datetime) -> TicketView:
-    return TicketView(**dict(ticket_brief(state, now)), description=state.description)
+    return TicketView(
+        **dict(ticket_brief(state, now)),
+        description=state.description,
+        approvals_pending=state.approvals_pending,
+    )

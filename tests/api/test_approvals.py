@@ -78,6 +78,7 @@ async def test_a_refund_request_waits_on_a_manager_who_approves_it(approvals_api
     assert (approval["approver_role"], approval["status"]) == ("support_manager", "pending")
     ticket = await api.http.get(f"/v1/tickets/{ticket_id}", headers=ALICE)
     assert ticket.json()["status"] == "on_hold"
+    assert ticket.json()["approvals_pending"] == [approval["id"]]
 
     async def listed() -> bool:
         found = await api.http.get("/v1/approvals?status=pending", headers=JUDY)
@@ -124,6 +125,8 @@ async def test_a_refund_request_waits_on_a_manager_who_approves_it(approvals_api
         return bool(found.json()["status"] == "open")
 
     await eventually(reopened)
+    ticket = await api.http.get(f"/v1/tickets/{ticket_id}", headers=ALICE)
+    assert ticket.json()["approvals_pending"] == []
     report = await api.http.get("/v1/metrics/approvals", headers=ALICE)
     assert report.status_code == 200, report.text
     figures = report.json()
