@@ -34,8 +34,8 @@ class TemplateRenderer:
 
     An operator's override folder (same layout) is searched before the built-in one. Every
     template also gets `priority_label` and `plan_label`: the labels the policy's vocabulary
-    (the one this worker runs with) gives the context's `priority` and `plan` ids, or the ids
-    themselves where it lists none.
+    (the one this worker runs with) gives the context's `priority` and `plan` ids in the
+    email's language (`labels:`, else `label:`), or the ids themselves where it lists none.
     """
 
     def __init__(
@@ -65,16 +65,18 @@ class TemplateRenderer:
             return template.render(**context)
         raise TemplateNotFound(f"{name}.{part} (language {language!r})")
 
-    def labels(self, context: dict[str, Any]) -> dict[str, str]:
-        """`priority_label` and `plan_label` for `context` (empty when it has no such id)."""
+    def labels(self, context: dict[str, Any], language: str | None = None) -> dict[str, str]:
+        """`priority_label` and `plan_label` for `context` in `language` (empty when it has
+        no such id)."""
         priority, plan = context.get("priority"), context.get("plan")
+        vocabulary = self._vocabulary
         return {
-            "priority_label": self._vocabulary.priority_label(priority) if priority else "",
-            "plan_label": self._vocabulary.plan_label(plan) if plan else "",
+            "priority_label": vocabulary.priority_label(priority, language) if priority else "",
+            "plan_label": vocabulary.plan_label(plan, language) if plan else "",
         }
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> RenderedEmail:
-        context = {**self.labels(context), **context}
+        context = {**self.labels(context, language), **context}
         subject = self._render(name, language, "subject", context)
         # A subject is one header line whatever the template or data did.
         subject = " ".join(subject.split())

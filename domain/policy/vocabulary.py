@@ -8,51 +8,62 @@ not entitled to. `domain.intake.admission.admit` checks a new ticket's request a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from domain.enums import ChannelId, PlanId, PriorityId
 from domain.errors import DomainError
 from domain.policy.models import PolicyModel
 
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
-class PrioritySpec(PolicyModel):
+
+class Labelled(PolicyModel):
+    """A vocabulary entry's name for people: `label` ("Critical"), and `labels` by language
+    (`{es: Crítica, fr: Critique}`) for emails in that language."""
+
+    id: str
+    label: str = Field(default="", max_length=50)
+    """What emails and people call it; the id when left out."""
+    labels: dict[LanguageTag, Label] = {}
+    """The label in other languages; a language without one gets `label`."""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+    def display_in(self, language: str | None) -> str:
+        """The label in `language` (or its base language: `es` for `es-MX`), else `label`,
+        else the id."""
+        if language:
+            for tag in (language, language.split("-")[0]):
+                if tag in self.labels:
+                    return self.labels[tag]
+        return self.display
+
+
+class PrioritySpec(Labelled):
     """One priority. Lower `rank` is more urgent; ranks are unique."""
 
     id: PriorityId
-    label: str = Field(default="", max_length=50)
-    """What emails and people call it ("Critical"); the id when left out."""
     rank: int = Field(ge=0, le=1000)
 
-    @property
-    def display(self) -> str:
-        return self.label or self.id
 
-
-class PlanSpec(PolicyModel):
+class PlanSpec(Labelled):
     id: PlanId
-    label: str = Field(default="", max_length=50)
     languages: list[str] | None = Field(default=None, min_length=1)
     """The languages the plan is entitled to (None: every language of the policy)."""
 
-    @property
-    def display(self) -> str:
-        return self.label or self.id
 
-
-class ChannelSpec(PolicyModel):
+class ChannelSpec(Labelled):
     """One intake channel. `plans`: the plans entitled to it (None: every plan). A ticket of
     another plan is taken in on the `otherwise` channel, or refused (422) with "reject"."""
 
     id: ChannelId
-    label: str = Field(default="", max_length=50)
     plans: list[PlanId] | None = Field(default=None, min_length=1)
     otherwise: ChannelId | Literal["reject"] = "reject"
-
-    @property
-    def display(self) -> str:
-        return self.label or self.id
 
 
 def default_priorities() -> list[PrioritySpec]:
@@ -124,11 +135,12 @@ class Vocabulary(PolicyModel):
         order = self.priority_ids
         return order[max(order.index(priority) - 1, 0)]
 
-    def priority_label(self, priority: str) -> str:
-        return next((p.display for p in self.priorities if p.id == priority), priority)
+    def priority_label(self, priority: str, language: str | None = None) -> str:
+        """Its label (in `language` where the policy gives one), else the id itself."""
+        return next((p.display_in(language) for p in self.priorities if p.id == priority), priority)
 
-    def plan_label(self, plan: str) -> str:
-        return next((p.display for p in self.plans if p.id == plan), plan)
+    def plan_label(self, plan: str, language: str | None = None) -> str:
+        return next((p.display_in(language) for p in self.plans if p.id == plan), plan)
 
     def channel(self, channel: str) -> ChannelSpec:
         return next(c for c in self.channels if c.id == channel)

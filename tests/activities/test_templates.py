@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from jinja2 import Environment, meta
+from pydantic import ValidationError
 
 from activities.rendering import BUILTIN_TEMPLATES, RenderedEmail, TemplateRenderer
 from domain.policy.vocabulary import PlanSpec, PrioritySpec, Vocabulary
@@ -558,3 +559,31 @@ def test_templates_get_the_labels_of_the_policys_priority_and_plan(tmp_path: Pat
         "priority_label": "Critical",
         "plan_label": "Starter",
     }
+
+
+def test_labels_follow_the_emails_language_and_fall_back_to_the_label(tmp_path: Path) -> None:
+    for language in ("en", "es"):
+        (tmp_path / language).mkdir()
+        (tmp_path / language / "acknowledgment.subject.j2").write_text(
+            "[{{ priority_label }}] ({{ plan_label }})\n", encoding="utf-8"
+        )
+    vocabulary = Vocabulary.model_validate(
+        {
+            "priorities": [
+                {"id": "P0", "label": "Critical Outage", "labels": {"es": "Caída crítica"},
+                 "rank": 0},
+            ],
+            "plans": [{"id": "enterprise", "label": "Enterprise"}],
+        }
+    )  # fmt: skip
+    renderer = TemplateRenderer(override_dir=tmp_path, vocabulary=vocabulary)
+    ctx = {**context("acknowledgment"), "priority": "P0", "plan": "enterprise"}
+    assert renderer.render("acknowledgment", "es", ctx).subject == "[Caída crítica] (Enterprise)"
+    assert renderer.render("acknowledgment", "es-MX", ctx).subject == "[Caída crítica] (Enterprise)"
+    assert renderer.render("acknowledgment", "en", ctx).subject == "[Critical Outage] (Enterprise)"
+    # German has no label of its own (and no template): English template, English label.
+    assert renderer.render("acknowledgment", "de", ctx).subject == "[Critical Outage] (Enterprise)"
+    with pytest.raises(ValidationError, match="labels"):
+        Vocabulary.model_validate(
+            {"priorities": [{"id": "P1", "labels": {"Spanish!": "Alta"}, "rank": 1}]}
+        )

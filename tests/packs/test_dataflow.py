@@ -192,7 +192,7 @@ async def test_spanish_and_french_are_for_enterprise_and_phone_for_paid_plans(
         [spanish] = await desk.wait_for_mail(to("lucia@customer1011.example"))
         assert subject_of(spanish).startswith(f"[{enterprise['id']}] Su solicitud de soporte")
         assert "Estimado/a Lucía Gómez" in text_of(spanish)
-        assert "Low Impact" in text_of(spanish)
+        assert "(P3, Impacto bajo)" in text_of(spanish)  # the label in Spanish (`labels.es`)
         # "Spanish, French: Available for Enterprise customers": Starter is answered in English.
         [english] = await desk.wait_for_mail(to("pablo@customer1002.example"))
         assert subject_of(english).startswith(f"[{starter['id']}] Your support request")
@@ -216,7 +216,7 @@ async def test_spanish_and_french_are_for_enterprise_and_phone_for_paid_plans(
         assert subject_of(ack).startswith(f"[{french['id']}] Votre demande d'assistance")
         for phrase in (
             "Bonjour Camille Durand",
-            "Moderate Impact",
+            "(P2, Impact modéré)",
             "offre Enterprise",
             "12 heures",
         ):
