@@ -86,7 +86,9 @@ def escalation_snapshot(policy: SupportPolicy) -> EscalationSnapshot:
         recipients += [policy.agents[a].email for a in lv.notify_agents]
         recipients += [e for e in lv.notify_emails if e not in recipients]
         levels.append(
-            LadderLevel(level=lv.level, name=lv.name, recipients=recipients, team=lv.team)
+            LadderLevel(
+                level=lv.level, name=lv.name, names=lv.names, recipients=recipients, team=lv.team
+            )
         )
     ladders = [
         TicketLadder(

@@ -11,13 +11,16 @@ A ticket snapshots all of it at intake, resolved (`domain.intake.decide.escalati
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from domain.enums import PriorityId
 from domain.policy.models import PolicyModel, SlaAction, SlaMatch
 from domain.sla.durations import PositiveDuration
+from domain.ticket.requests import LanguageTag
+
+LevelName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 LevelRef = int | str
 """A level by number (0, 1, ...) or by name ("DevOps")."""
@@ -31,6 +34,9 @@ class EscalationLevel(PolicyModel):
 
     level: int = Field(ge=0)
     name: str = Field(min_length=1)
+    names: dict[LanguageTag, LevelName] = {}
+    """The name in the customer's language for their escalation notice (`{sq: "…"}`);
+    another language gets `name`. Staff alerts always say `name`."""
     team: str | None = None
     notify_team: str | None = None
     notify_agents: list[str] = Field(default_factory=list)

@@ -15,8 +15,8 @@ from pydantic import Field, StringConstraints
 from domain.enums import ChannelId, PlanId, PriorityId
 from domain.errors import DomainError
 from domain.policy.models import PolicyModel
+from domain.ticket.requests import LanguageTag, in_language
 
-LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
 
@@ -37,11 +37,7 @@ class Labelled(PolicyModel):
     def display_in(self, language: str | None) -> str:
         """The label in `language` (or its base language: `es` for `es-MX`), else `label`,
         else the id."""
-        if language:
-            for tag in (language, language.split("-")[0]):
-                if tag in self.labels:
-                    return self.labels[tag]
-        return self.display
+        return in_language(self.labels, language, self.display)
 
 
 class PrioritySpec(Labelled):

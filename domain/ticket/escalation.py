@@ -87,7 +87,8 @@ def raise_level(
             sla_summary=_sla_summary(state),
             ticket_url=None,
         )
-    change.notify_customer(event, "escalation_notice", level=target, level_name=name)
+    customer_name = ladder.name_in(state.requester.language) if ladder else name
+    change.notify_customer(event, "escalation_notice", level=target, level_name=customer_name)
     return event
 
 

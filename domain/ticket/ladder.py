@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.policy.models import SlaMatch
+from domain.ticket.requests import in_language
 
 MAX_LEVEL = 3
 """The top of a snapshot that lists no levels (tickets built by hand in tests)."""
@@ -24,9 +25,14 @@ class LadderLevel(BaseModel):
 
     level: int
     name: str
+    names: dict[str, str] = {}
+    """The name by language, for the customer's escalation notice (policy `names:`)."""
     recipients: list[str]
     team: str | None = None
     """Reaching this level (upwards) moves the ticket to this team's queue."""
+
+    def name_in(self, language: str) -> str:
+        return in_language(self.names, language, self.name)
 
 
 class LadderStep(BaseModel):

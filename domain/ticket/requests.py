@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -56,6 +57,16 @@ def _language(value: str) -> str:
     if not _LANGUAGE_RE.match(value):
         raise ValueError("must be a language tag such as 'en' or 'ms'")
     return value
+
+
+def in_language(by_language: Mapping[str, str], language: str | None, default: str) -> str:
+    """The text for `language`, else for its base language (`es` for `es-MX`), else
+    `default`: how the policy's words by language (`labels:`, `names:`) are read."""
+    if language:
+        for tag in (language, language.split("-")[0]):
+            if tag in by_language:
+                return by_language[tag]
+    return default
 
 
 def _timezone(value: str) -> str:

@@ -124,6 +124,31 @@ def test_five_levels_and_escalation_at_eighty_percent() -> None:
     assert alerted(resolution_risk) == {"alice@ticketflow.local"}
 
 
+def test_the_customers_notice_names_the_level_in_their_language() -> None:
+    data = lp.policy_data()
+    levels = data["escalation"]["levels"]
+    levels[1]["names"] = {"ms": "pakar teknikal kami", "es": "nuestros especialistas"}
+    policy = parse_policy(data)
+    when = MONDAY_10 + M
+
+    def notice(language: str) -> tuple[str, str]:
+        requester = request().requester.model_copy(update={"language": language})
+        ticket = new_ticket(policy, requester=requester)
+        effects = ticket.escalate(Escalate(actor="bob", reason="stuck", level=1), when)
+        [customer] = [n for n in effects.notifications if n.template == "escalation_notice"]
+        alerts = {n.context["level_name"] for n in effects.notifications
+                  if n.template == "escalation_alert"}  # fmt: skip
+        assert alerts == {levels[1]["name"]}  # staff read the policy's own name
+        return customer.language, customer.context["level_name"]
+
+    assert notice("ms") == ("ms", "pakar teknikal kami")
+    assert notice("es-MX") == ("es-MX", "nuestros especialistas")
+    assert notice("fr") == ("fr", levels[1]["name"])
+    data["escalation"]["levels"][1]["names"] = {"Malay": "x"}
+    with pytest.raises(PolicyError, match="names"):
+        parse_policy(data)
+
+
 # -- the generic flow: 15 min / 1 h / 4 h / 24 h ------------------------------------------------
 
 
