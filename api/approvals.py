@@ -99,7 +99,7 @@ class ApprovalService:
         cursor: str | None,
     ) -> tuple[list[ApprovalView], str | None]:
         """An approver sees what waits on (or was decided at) its own rung; admin sees all.
-        Raises BadCursor on a bad cursor."""
+        Raises InvalidCursor on a bad cursor."""
         roles = None if principal.role == Role.ADMIN else [principal.role.value]
         async with self._sessions() as session:
             return await approvals.list_approvals(

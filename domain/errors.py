@@ -19,6 +19,13 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class InvalidCursor(DomainError):
+    """A list's `cursor` that no page of ours handed out."""
+
+    status_code = 422
+    code = "validation_error"
+
+
 class TicketNotFound(DomainError):
     status_code = 404
     code = "not_found"

@@ -55,7 +55,7 @@ async def list_approvals(
     cursor: str | None = None,
 ) -> tuple[list[ApprovalView], str | None]:
     """Oldest first, a page and the next page's cursor; `roles` None: every approver's.
-    Raises keyset.BadCursor on a cursor this store did not make."""
+    Raises InvalidCursor on a cursor this store did not make."""
     query = select(ApprovalRow)
     if status is not None:
         query = query.where(ApprovalRow.status == status)
@@ -63,7 +63,8 @@ async def list_approvals(
         query = query.where(ApprovalRow.approver_role.in_(roles))
     if ticket_id is not None:
         query = query.where(ApprovalRow.ticket_id == ticket_id)
-    query = keyset.ordered_page(
+    rows, after = await keyset.fetch_page(
+        session,
         query,
         at=ApprovalRow.requested_at,
         key=ApprovalRow.id,
@@ -71,9 +72,7 @@ async def list_approvals(
         cursor=cursor,
         newest_first=False,
     )
-    rows = (await session.scalars(query)).all()
-    page, after = keyset.split_page(rows, limit=limit, position=lambda r: (r.requested_at, r.id))
-    return [_view(row) for row in page], after
+    return [_view(row) for row in rows], after
 
 
 async def approvals_between(

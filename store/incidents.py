@@ -73,11 +73,12 @@ async def get_incident(session: AsyncSession, *, incident_id: str) -> IncidentRo
 async def list_incidents(
     session: AsyncSession, *, status: list[str] | None, limit: int, cursor: str | None = None
 ) -> tuple[list[IncidentRow], str | None]:
-    """Newest first, a page and the next page's cursor (keyset.BadCursor on a bad one)."""
+    """Newest first, a page and the next page's cursor (InvalidCursor on a bad one)."""
     query = select(IncidentRow)
     if status:
         query = query.where(IncidentRow.status.in_(status))
-    query = keyset.ordered_page(
+    return await keyset.fetch_page(
+        session,
         query,
         at=IncidentRow.created_at,
         key=IncidentRow.id,
@@ -85,8 +86,6 @@ async def list_incidents(
         cursor=cursor,
         newest_first=True,
     )
-    rows = (await session.scalars(query)).all()
-    return keyset.split_page(rows, limit=limit, position=lambda r: (r.created_at, r.id))
 
 
 async def list_incident_events(

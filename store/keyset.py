@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from domain.errors import InvalidCursor
 
 Row = TypeVar("Row")
-
-
-class BadCursor(ValueError):
-    """A cursor this module did not make (the API answers 422)."""
 
 
 def encode(at: datetime, key: str) -> str:
@@ -28,26 +27,27 @@ def encode(at: datetime, key: str) -> str:
 
 
 def decode(cursor: str) -> tuple[datetime, str]:
-    """Raises BadCursor on anything that is not a cursor this module made."""
+    """Raises InvalidCursor on anything that is not a cursor this module made."""
     padded = cursor + "=" * (-len(cursor) % 4)
     try:
         at, key = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(at), str(key)
     except (ValueError, TypeError) as err:
-        raise BadCursor("invalid cursor") from err
+        raise InvalidCursor("cursor: invalid cursor") from err
 
 
-def ordered_page(
-    stmt: Select[Any],
+async def fetch_page(
+    session: AsyncSession,
+    stmt: Select[Row],
     *,
-    at: Any,
-    key: Any,
+    at: InstrumentedAttribute[datetime],
+    key: InstrumentedAttribute[str],
     limit: int,
     cursor: str | None,
     newest_first: bool,
-) -> Select[Any]:
-    """`stmt` ordered by (`at`, `key`), after the cursor's row, one row more than a page (so
-    the caller knows whether another page follows). Raises BadCursor on a bad cursor."""
+) -> tuple[list[Row], str | None]:
+    """One page of `stmt`'s entities ordered by (`at`, `key`), after the cursor's row, and
+    the cursor of the next page (None on the last). Raises InvalidCursor on a bad cursor."""
     if cursor:
         at_value, key_value = decode(cursor)
         if newest_first:
@@ -55,12 +55,9 @@ def ordered_page(
         else:
             stmt = stmt.where(or_(at > at_value, and_(at == at_value, key > key_value)))
     order = (at.desc(), key.desc()) if newest_first else (at.asc(), key.asc())
-    return stmt.order_by(*order).limit(limit + 1)
-
-
-def split_page(
-    rows: Sequence[Row], *, limit: int, position: Callable[[Row], tuple[datetime, str]]
-) -> tuple[list[Row], str | None]:
-    """The page, and the cursor of the next one (None on the last page)."""
+    rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()
     page = list(rows[:limit])
-    return page, (encode(*position(page[-1])) if len(rows) > limit else None)
+    if len(rows) <= limit:
+        return page, None
+    last = page[-1]
+    return page, encode(getattr(last, at.key), getattr(last, key.key))

@@ -171,11 +171,15 @@ async def list_tickets(
         stmt = stmt.where(Ticket.assignee == where.assignee)
     if where.breached is not None:
         stmt = stmt.where(Ticket.sla_breached.is_(where.breached))
-    stmt = keyset.ordered_page(
-        stmt, at=Ticket.created_at, key=Ticket.id, limit=limit, cursor=cursor, newest_first=True
+    return await keyset.fetch_page(
+        session,
+        stmt,
+        at=Ticket.created_at,
+        key=Ticket.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
     )
-    rows = (await session.scalars(stmt)).all()
-    return keyset.split_page(rows, limit=limit, position=lambda t: (t.created_at, t.id))
 
 
 OPEN_STATUSES = ("new", "open", "awaiting_customer", "on_hold")

@@ -25,7 +25,6 @@ from api.errors import ApiError, documented
 from api.routes.metrics import IsoDateTime
 from domain.approvals.models import MAX_COMMENT_CHARS, ApprovalStatus, ApprovalView, RefundRequest
 from domain.approvals.report import ApprovalReport
-from store import keyset
 
 router = APIRouter(tags=["approvals"], responses=documented(401, 403, 404, 409, 422, 503))
 
@@ -96,12 +95,9 @@ async def list_approvals(
 ) -> ApprovalPage:
     """Approvals at the caller's rung (admin: every rung), oldest first, a page of `limit`
     with the cursor of the next."""
-    try:
-        items, next_cursor = await service.list(
-            reader, status=approval_status, ticket_id=ticket_id, limit=limit, cursor=cursor
-        )
-    except keyset.BadCursor as err:
-        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    items, next_cursor = await service.list(
+        reader, status=approval_status, ticket_id=ticket_id, limit=limit, cursor=cursor
+    )
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from api.deps import AgentPrincipal, SessionDep, StaffPrincipal, given_once
-from api.errors import ApiError, documented
+from api.errors import documented
 from api.incident_schemas import (
     IncidentCreate,
     IncidentPage,
@@ -25,7 +25,6 @@ from domain.enums import Role
 from domain.incident.actions import LinkOutcome
 from domain.incident.state import IncidentStatus, PostedUpdate
 from store import incidents as store
-from store import keyset
 
 router = APIRouter(
     prefix="/v1/incidents", tags=["incidents"], responses=documented(401, 403, 404, 409, 422, 503)
@@ -73,12 +72,9 @@ async def list_incidents(
 ) -> IncidentPage:
     """Incidents from the store, newest first, with cursor pagination."""
     statuses = [s.value for s in status_] if status_ else None
-    try:
-        rows, next_cursor = await store.list_incidents(
-            session, status=statuses, limit=limit, cursor=cursor
-        )
-    except keyset.BadCursor as err:
-        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    rows, next_cursor = await store.list_incidents(
+        session, status=statuses, limit=limit, cursor=cursor
+    )
     return IncidentPage(
         items=[IncidentSummary.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -41,7 +41,7 @@ from domain.policy.vocabulary import check_known
 from domain.ticket.requests import ActionBody, TicketCreate
 from domain.ticket.state import TicketState
 from domain.ticket.views import TicketBrief, TicketView, ticket_view
-from store import keyset, repository
+from store import repository
 
 router = APIRouter(
     prefix="/v1/tickets", tags=["tickets"], responses=documented(401, 403, 404, 409, 422, 503)
@@ -105,12 +105,9 @@ async def list_tickets(
         assignee=assignee,
         breached=breached,
     )
-    try:
-        rows, next_cursor = await repository.list_tickets(
-            session, where=where, limit=limit, cursor=cursor
-        )
-    except keyset.BadCursor as err:
-        raise ApiError(422, "validation_error", f"cursor: {err}") from err
+    rows, next_cursor = await repository.list_tickets(
+        session, where=where, limit=limit, cursor=cursor
+    )
     return TicketPage(
         items=[TicketSummary.model_validate(row, from_attributes=True) for row in rows],
         next_cursor=next_cursor,

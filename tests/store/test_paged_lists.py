@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from domain.approvals.models import ApprovalStatus, ApprovalView
+from domain.errors import InvalidCursor
 from domain.policy.approvals import ApprovalKind
-from store import approvals, incidents, keyset
+from store import approvals, incidents
 from store.engine import SessionMaker
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -85,7 +86,7 @@ async def test_incidents_page_newest_first_with_a_cursor(sessions: SessionMaker)
 
 async def test_a_forged_cursor_is_refused_by_every_list(sessions: SessionMaker) -> None:
     async with sessions() as session:
-        with pytest.raises(keyset.BadCursor):
+        with pytest.raises(InvalidCursor):
             await approvals.list_approvals(session, status=None, roles=None, cursor="x")
-        with pytest.raises(keyset.BadCursor):
+        with pytest.raises(InvalidCursor):
             await incidents.list_incidents(session, status=None, limit=5, cursor="x")
