@@ -33,9 +33,10 @@ class TemplateRenderer:
     """Finds `<language>/<name>.{subject,txt,html}.j2`, falling back to English.
 
     An operator's override folder (same layout) is searched before the built-in one. Every
-    template also gets `priority_label` and `plan_label`: the labels the policy's vocabulary
-    (the one this worker runs with) gives the context's `priority` and `plan` ids in the
-    email's language (`labels:`, else `label:`), or the ids themselves where it lists none.
+    template also gets `priority_label`, `plan_label` and `category_label`: the labels the
+    policy's vocabulary (the one this worker runs with) gives the context's `priority`, `plan`
+    and `category` ids in the email's language (`labels:`, else `label:`), or the ids
+    themselves where it lists none.
     """
 
     def __init__(
@@ -66,13 +67,15 @@ class TemplateRenderer:
         raise TemplateNotFound(f"{name}.{part} (language {language!r})")
 
     def labels(self, context: dict[str, Any], language: str | None = None) -> dict[str, str]:
-        """`priority_label` and `plan_label` for `context` in `language` (empty when it has
-        no such id)."""
+        """`priority_label`, `plan_label` and `category_label` for `context` in `language`
+        (empty when it has no such id)."""
         priority, plan = context.get("priority"), context.get("plan")
+        category = context.get("category")
         vocabulary = self._vocabulary
         return {
             "priority_label": vocabulary.priority_label(priority, language) if priority else "",
             "plan_label": vocabulary.plan_label(plan, language) if plan else "",
+            "category_label": vocabulary.category_label(category, language) if category else "",
         }
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> RenderedEmail:

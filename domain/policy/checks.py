@@ -35,7 +35,7 @@ def _duplicates(path: str, kind: str, values: Sequence[str]) -> list[Problem]:
 def reference_problems(policy: SupportPolicy) -> list[Problem]:
     """Every dangling reference, duplicate and SLA coverage gap in `policy`."""
     problems: list[Problem] = vocabulary_problems(policy)
-    problems += _duplicates("categories", "category", policy.categories)
+    problems += _duplicates("categories", "category", policy.category_ids)
     problems += _duplicates("languages", "language", policy.languages)
     problems += _unknown(
         "default_language", "language", [policy.default_language], policy.languages
@@ -54,7 +54,7 @@ def reference_problems(policy: SupportPolicy) -> list[Problem]:
             policy.calendars,
         )
         categories = sla.match.category or []
-        problems += _unknown(f"{path}.match.category", "category", categories, policy.categories)
+        problems += _unknown(f"{path}.match.category", "category", categories, policy.category_ids)
     problems += _coverage_problems(policy)
     for key, team in policy.teams.items():
         problems += _unknown(f"teams.{key}.lead", "agent", [team.lead], policy.agents)
@@ -68,11 +68,13 @@ def reference_problems(policy: SupportPolicy) -> list[Problem]:
     for index, rule in enumerate(routing.rules):
         path = f"routing.rules.{index}"
         if rule.category is not None:
-            problems += _unknown(f"{path}.category", "category", [rule.category], policy.categories)
+            problems += _unknown(
+                f"{path}.category", "category", [rule.category], policy.category_ids
+            )
         if rule.team is not None:
             problems += _unknown(f"{path}.team", "team", [rule.team], policy.teams)
     problems += _unknown(
-        "routing.default_category", "category", [routing.default_category], policy.categories
+        "routing.default_category", "category", [routing.default_category], policy.category_ids
     )
     problems += _unknown("routing.default_team", "team", [routing.default_team], policy.teams)
     for index, level in enumerate(policy.escalation.levels):
@@ -95,7 +97,7 @@ def reference_problems(policy: SupportPolicy) -> list[Problem]:
             *(c for step in ladder.steps if step.when for c in step.when.category or []),
         ]
         problems += _unknown(
-            f"escalation.ladders.{index}", "category", categories, policy.categories
+            f"escalation.ladders.{index}", "category", categories, policy.category_ids
         )
     return problems
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from domain.policy.approvals import ApprovalsSpec
 from domain.policy.checks import Problem, reference_problems
@@ -29,6 +29,7 @@ from domain.policy.models import (
     TeamSpec,
 )
 from domain.policy.vocabulary import (
+    CategorySpec,
     ChannelSpec,
     PlanSpec,
     PrioritySpec,
@@ -66,7 +67,7 @@ class SupportPolicy(PolicyModel):
     channels: list[ChannelSpec] = Field(default_factory=default_channels, min_length=1)
     calendars: dict[str, CalendarSpec] = Field(min_length=1)
     sla_policies: list[SlaPolicy] = Field(min_length=1)
-    categories: list[str] = Field(min_length=1)
+    categories: list[CategorySpec] = Field(min_length=1)
     teams: dict[str, TeamSpec] = Field(min_length=1)
     agents: dict[str, AgentSpec] = Field(min_length=1)
     routing: RoutingSpec
@@ -133,10 +134,27 @@ class SupportPolicy(PolicyModel):
             raise PolicyError(problems)
         return self
 
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _bare_category_ids(cls, value: object) -> object:
+        """`[billing, technical]` is short for `[{id: billing}, {id: technical}]`."""
+        if isinstance(value, list):
+            return [{"id": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [c.id for c in self.categories]
+
     @cached_property
     def vocabulary(self) -> Vocabulary:
-        """The priorities, plans and channels, with their order and labels."""
-        return Vocabulary(priorities=self.priorities, plans=self.plans, channels=self.channels)
+        """The priorities, plans, channels and categories, with their order and labels."""
+        return Vocabulary(
+            priorities=self.priorities,
+            plans=self.plans,
+            channels=self.channels,
+            categories=self.categories,
+        )
 
     def select_sla(
         self,

@@ -53,6 +53,12 @@ class PlanSpec(Labelled):
     """The languages the plan is entitled to (None: every language of the policy)."""
 
 
+class CategorySpec(Labelled):
+    """A ticket category. The policy file may list a category as its bare id (`billing`)."""
+
+    id: str = Field(min_length=1, max_length=50)
+
+
 class ChannelSpec(Labelled):
     """One intake channel. `plans`: the plans entitled to it (None: every plan). A ticket of
     another plan is taken in on the `otherwise` channel, or refused (422) with "reject"."""
@@ -109,6 +115,7 @@ class Vocabulary(PolicyModel):
     priorities: list[PrioritySpec] = Field(default_factory=default_priorities, min_length=1)
     plans: list[PlanSpec] = Field(default_factory=default_plans, min_length=1)
     channels: list[ChannelSpec] = Field(default_factory=default_channels, min_length=1)
+    categories: list[CategorySpec] = []
 
     @property
     def priority_ids(self) -> list[str]:
@@ -137,6 +144,9 @@ class Vocabulary(PolicyModel):
 
     def plan_label(self, plan: str, language: str | None = None) -> str:
         return next((p.display_in(language) for p in self.plans if p.id == plan), plan)
+
+    def category_label(self, category: str, language: str | None = None) -> str:
+        return next((c.display_in(language) for c in self.categories if c.id == category), category)
 
     def channel(self, channel: str) -> ChannelSpec:
         return next(c for c in self.channels if c.id == channel)

@@ -553,11 +553,16 @@ def test_templates_get_the_labels_of_the_policys_priority_and_plan(tmp_path: Pat
     rendered = renderer.render("acknowledgment", "en", ctx)
     assert rendered.subject == f"[Critical] {ctx['subject']} (Enterprise Plus plan)"
     # An id the vocabulary does not list shows as itself; the built-in templates still render.
-    assert renderer.labels({"priority": "P7"}) == {"priority_label": "P7", "plan_label": ""}
+    assert renderer.labels({"priority": "P7"}) == {
+        "priority_label": "P7",
+        "plan_label": "",
+        "category_label": "",
+    }
     assert TemplateRenderer(vocabulary=vocabulary).render("acknowledgment", "en", ctx).text
-    assert TemplateRenderer().labels({"priority": "P1", "plan": "starter"}) == {
+    assert TemplateRenderer().labels({"priority": "P1", "plan": "starter", "category": "x"}) == {
         "priority_label": "Critical",
         "plan_label": "Starter",
+        "category_label": "x",
     }
 
 

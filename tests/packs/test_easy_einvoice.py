@@ -297,3 +297,5 @@ async def test_legal_action_in_malay_goes_to_the_executive_level(
     notices = [m for m in sent_to(box, CUSTOMER) if "Kes anda telah dirujuk" in str(m["Subject"])]
     assert len(notices) == 1
     assert "kepada pihak eksekutif kami" in text_of(notices[0])
+    # The category in Malay, from the policy's `categories[].labels.ms`.
+    assert "bantuan terbaik untuk urusan bil anda" in text_of(notices[0])

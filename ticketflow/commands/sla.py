@@ -56,8 +56,8 @@ def _explain(args: argparse.Namespace) -> int:
     except PolicyError:
         return fail(f"invalid policy file {path} (run `ticketflow config check {path}`)")
     category: str = args.category or policy.routing.default_category
-    if category not in policy.categories:
-        known = ", ".join(policy.categories)
+    if category not in policy.category_ids:
+        known = ", ".join(policy.category_ids)
         return fail(f"unknown category {category!r} in {path} (known: {known})", EXIT_USAGE)
     vocabulary = policy.vocabulary
     plan: str = args.plan or vocabulary.plan_ids[0]

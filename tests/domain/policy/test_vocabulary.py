@@ -71,6 +71,23 @@ def test_defaults_are_p1_to_p4_three_plans_five_channels() -> None:
     assert vocabulary.priority_label("P1") == "Critical"
 
 
+def test_categories_are_bare_ids_or_labelled_entries() -> None:
+    data = minimal_policy()
+    bare = parse_policy(data)
+    data["categories"] = [
+        {"id": "billing", "label": "billing matter", "labels": {"ms": "urusan bil"}},
+        *[c for c in data["categories"] if c != "billing"],
+    ]
+    labelled = parse_policy(data)
+    assert labelled.category_ids == bare.category_ids
+    vocabulary = labelled.vocabulary
+    assert vocabulary.category_label("billing", "ms") == "urusan bil"
+    assert vocabulary.category_label("billing", "en") == "billing matter"
+    assert vocabulary.category_label(bare.category_ids[-1], "ms") == bare.category_ids[-1]
+    data["categories"].append("billing")
+    assert any("categories" in line and "billing" in line for line in problems_of(data))
+
+
 def test_p0_is_a_priority_like_any_other(dataflow: SupportPolicy) -> None:
     vocabulary = dataflow.vocabulary
     assert vocabulary.priority_ids == ["P0", "P1", "P2", "P3"]
