@@ -3,10 +3,12 @@ and store."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 # Priorities, plans and channels are the policy's vocabulary (`domain.policy.vocabulary`):
 # string ids, checked against the loaded policy at the edge (API, policy file). Here is only
@@ -32,6 +34,29 @@ CountryCode = Annotated[
     str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{2}$", max_length=2)
 ]
 """An ISO 3166-1 alpha-2 country code, upper case ("GB", "US", "MK")."""
+
+MAX_LANGUAGE_CHARS = 16
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE_RE.match(value):
+        raise ValueError("must be a language tag such as 'en' or 'ms'")
+    return value
+
+
+LanguageTag = Annotated[str, Field(max_length=MAX_LANGUAGE_CHARS), AfterValidator(_language)]
+"""A language tag: `en`, `ms`, `es-MX`."""
+
+
+def in_language(by_language: Mapping[str, str], language: str | None, default: str) -> str:
+    """The text for `language`, else for its base language (`es` for `es-MX`), else
+    `default`: how the policy's words by language (`labels:`, `names:`) are read."""
+    if language:
+        for tag in (language, language.split("-")[0]):
+            if tag in by_language:
+                return by_language[tag]
+    return default
 
 
 class Status(StrEnum):

@@ -15,10 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from domain.enums import PriorityId
+from domain.enums import LanguageTag, PriorityId
 from domain.policy.models import PolicyModel, SlaAction, SlaMatch
 from domain.sla.durations import PositiveDuration
-from domain.ticket.requests import LanguageTag
 
 LevelName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 

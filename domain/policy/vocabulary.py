@@ -12,10 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from domain.enums import ChannelId, PlanId, PriorityId
+from domain.enums import ChannelId, LanguageTag, PlanId, PriorityId, in_language
 from domain.errors import DomainError
 from domain.policy.models import PolicyModel
-from domain.ticket.requests import LanguageTag, in_language
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.enums import in_language
 from domain.policy.models import SlaMatch
-from domain.ticket.requests import in_language
 
 MAX_LEVEL = 3
 """The top of a snapshot that lists no levels (tickets built by hand in tests)."""

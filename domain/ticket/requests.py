@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain.enums import ChannelId, CountryCode, PlanId, PriorityId
+from domain.enums import ChannelId, CountryCode, LanguageTag, PlanId, PriorityId
 
 # Every string a request carries is bounded here, at the edge, to what the store can hold
 # (tests/api/test_input_bounds.py checks each bound against its column in store/models.py).
@@ -19,13 +18,12 @@ MAX_NAME_CHARS = 200
 MAX_BODY_BYTES = 64 * 1024
 MAX_EMAIL_CHARS = 254
 MAX_CUSTOMER_ID_CHARS = 100
-MAX_LANGUAGE_CHARS = 16
+# A language tag's bound (16) is `domain.enums.MAX_LANGUAGE_CHARS`, with its shape.
 MAX_TIMEZONE_CHARS = 64
 MAX_CATEGORY_CHARS = 50
 _EMAIL_RE = re.compile(
     r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
-_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 def _single_line(value: str) -> str:
@@ -53,22 +51,6 @@ def _body(value: str) -> str:
     return value
 
 
-def _language(value: str) -> str:
-    if not _LANGUAGE_RE.match(value):
-        raise ValueError("must be a language tag such as 'en' or 'ms'")
-    return value
-
-
-def in_language(by_language: Mapping[str, str], language: str | None, default: str) -> str:
-    """The text for `language`, else for its base language (`es` for `es-MX`), else
-    `default`: how the policy's words by language (`labels:`, `names:`) are read."""
-    if language:
-        for tag in (language, language.split("-")[0]):
-            if tag in by_language:
-                return by_language[tag]
-    return default
-
-
 def _timezone(value: str) -> str:
     # Validated against the tz database without importing zoneinfo in the
     # sandbox at call time: zoneinfo reads files, so keep it to API input.
@@ -86,7 +68,6 @@ ShortName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_sin
 EmailAddress = Annotated[str, Field(max_length=MAX_EMAIL_CHARS), AfterValidator(_email)]
 # A character is at least one byte: the character bound shows in the schema, `_body` is exact.
 Body = Annotated[str, Field(max_length=MAX_BODY_BYTES), AfterValidator(_body)]
-LanguageTag = Annotated[str, Field(max_length=MAX_LANGUAGE_CHARS), AfterValidator(_language)]
 TimeZoneName = Annotated[str, Field(max_length=MAX_TIMEZONE_CHARS), AfterValidator(_timezone)]
 
 Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
