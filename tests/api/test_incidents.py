@@ -104,12 +104,19 @@ async def test_an_outage_from_first_reports_to_the_post_incident_report(api: Api
         return any(i["id"] == incident_id and i["linked_count"] == 3 for i in page["items"])
 
     await eventually(listed, timeout=20)
-    first = (await api.http.get("/v1/incidents?limit=1", headers=ALICE)).json()
-    assert len(first["items"]) == 1
-    if first["next_cursor"] is not None:  # the store holds other tests' incidents too
-        after = f"/v1/incidents?limit=1&cursor={first['next_cursor']}"
-        following = (await api.http.get(after, headers=ALICE)).json()
-        assert following["items"][0]["id"] != first["items"][0]["id"]
+    # Page by one: the pages together are the whole list, in order, each incident once
+    # (however many other tests' incidents the store holds).
+    whole = (await api.http.get("/v1/incidents?limit=200", headers=ALICE)).json()
+    paged: list[str] = []
+    cursor = ""
+    while len(paged) <= len(whole["items"]):
+        page = (await api.http.get(f"/v1/incidents?limit=1{cursor}", headers=ALICE)).json()
+        paged += [i["id"] for i in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert paged == [i["id"] for i in whole["items"]]
+    assert incident_id in paged
     forged = await api.http.get("/v1/incidents?cursor=forged", headers=ALICE)
     assert forged.status_code == 422, forged.text
     metrics = (await api.http.get("/metrics")).text
